@@ -1,6 +1,22 @@
 """The only place in AURA that touches the decoder: probing, exact frame sampling, letterbox, writing."""
 
 from aura.video.errors import VideoDecodeError
+from aura.video.letterbox import letterbox, letterbox_geometry
+from aura.video.probe import VideoInfo, probe
+from aura.video.sampler import Clip, iter_frames, sample_frames, sample_indices
 from aura.video.writer import ENCODERS, VideoWriter, write_video
 
-__all__ = ["ENCODERS", "VideoDecodeError", "VideoWriter", "write_video"]
+__all__ = [
+    "ENCODERS",
+    "Clip",
+    "VideoDecodeError",
+    "VideoInfo",
+    "VideoWriter",
+    "iter_frames",
+    "letterbox",
+    "letterbox_geometry",
+    "probe",
+    "sample_frames",
+    "sample_indices",
+    "write_video",
+]
