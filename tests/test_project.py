@@ -1,0 +1,140 @@
+"""The project as users drive it: the kedro CLI, the demo run, the notebook and kedro-viz."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import polars as pl
+import pytest
+from nbclient import NotebookClient
+
+from tests.conftest import REPO
+
+KEDRO = [sys.executable, "-m", "kedro"]
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "PYTHONUNBUFFERED": "1"}
+
+
+def make_project(dest: Path) -> Path:
+    """A throw-away copy of the project (config, notebooks, empty data) sharing the source tree."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("pyproject.toml", ".telemetry"):
+        shutil.copy(REPO / name, dest / name)
+    shutil.copytree(REPO / "conf" / "base", dest / "conf" / "base")
+    (dest / "conf" / "local").mkdir()
+    shutil.copytree(REPO / "notebooks", dest / "notebooks")
+    (dest / "src").mkdir()  # the package itself is installed (editable) in the venv
+    return dest
+
+
+def kedro(project: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [*KEDRO, *args], cwd=project, env=_env(), capture_output=True, text=True, timeout=timeout, check=False
+    )
+    assert result.returncode == 0, f"kedro {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    return result
+
+
+def latest_version(dataset_dir: Path) -> Path:
+    versions = sorted(p for p in dataset_dir.iterdir() if p.is_dir())
+    assert versions, f"no version under {dataset_dir}"
+    return versions[-1] / dataset_dir.name
+
+
+@pytest.fixture(scope="module")
+def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``kedro run`` (the ``make run`` job) on the demo corpus in a project copy."""
+    project = make_project(tmp_path_factory.mktemp("proj") / "aura")
+    kedro(project, "run")
+    return project
+
+
+def test_registry_lists_pipelines() -> None:
+    out = kedro(REPO, "registry", "list").stdout
+    assert "- __default__" in out and "- ingest" in out
+
+
+def test_demo_run_writes_versioned_index(demo_project: Path) -> None:
+    index = pl.read_ipc(latest_version(demo_project / "data" / "03_primary" / "video_index.arrow"))
+    manifest = json.loads((demo_project / "data" / "01_raw" / "demo" / "demo_manifest.json").read_text())
+    ok = index.filter(pl.col("status") == "ok")
+    assert ok.height >= 40
+    assert set(ok["label"]) == {"real", "fake"}
+    assert abs(ok.filter(pl.col("label") == "fake").height - ok.filter(pl.col("label") == "real").height) <= 4
+    assert {"empty_file", "corrupt", "not_video", "missing_file", "label_excluded"} <= set(index["status"])
+    assert index.filter(pl.col("status") != "ok")["error"].null_count() == 0
+    assert ok.select("width", "height", "fps", "n_frames", "duration_s", "codec").null_count().sum_horizontal()[0] == 0
+    assert set(ok["codec"]) >= {"h264", "vp9", "mpeg4"}
+    assert manifest["config_hash"]
+
+
+def test_second_run_adds_a_version(demo_project: Path) -> None:
+    before = sorted((demo_project / "data" / "03_primary" / "video_index.arrow").iterdir())
+    out = kedro(demo_project, "run", "--pipeline=ingest")
+    after = sorted((demo_project / "data" / "03_primary" / "video_index.arrow").iterdir())
+    assert len(after) == len(before) + 1
+    assert "up to date" in out.stdout + out.stderr
+    assert pl.read_ipc(after[-1] / "video_index.arrow").equals(pl.read_ipc(before[-1] / "video_index.arrow"))
+
+
+def test_fvc_params_from_the_cli(demo_project: Path, tmp_path: Path) -> None:
+    """`--params corpus.kind=fvc,corpus.root=DIR` ingests any FVC-layout folder."""
+    root = tmp_path / "fvc"
+    demo = demo_project / "data" / "01_raw" / "demo"
+    shutil.copytree(demo / "videos", root / "videos")
+    shutil.copy(demo / "FVC.csv", root / "FVC.csv")
+    kedro(demo_project, "run", "--pipeline=ingest", "--params", f"corpus.kind=fvc,corpus.root={root}")
+    index = pl.read_ipc(latest_version(demo_project / "data" / "03_primary" / "video_index.arrow"))
+    assert index.height == len((root / "FVC.csv").read_text().splitlines()) - 1
+    assert index["path"].str.starts_with(str(root)).all()
+
+
+def test_notebook_runs_headless(demo_project: Path) -> None:
+    nb = nbformat.read(demo_project / "notebooks" / "01_explore_index.ipynb", as_version=4)
+    NotebookClient(nb, timeout=180, resources={"metadata": {"path": str(demo_project / "notebooks")}}).execute()
+    outputs = "".join(
+        o.get("text", "") + json.dumps(o.get("data", {})) for c in nb.cells if c.cell_type == "code" for o in c.outputs
+    )
+    assert "image/png" in outputs and "youtube" in outputs and "Error" not in outputs
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_kedro_viz_serves_the_pipelines(demo_project: Path, tmp_path: Path) -> None:
+    port = _free_port()
+    log = (tmp_path / "viz.log").open("w")
+    proc = subprocess.Popen(
+        [*KEDRO, "viz", "run", "--no-browser", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=demo_project, env=_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        deadline, graph = time.monotonic() + 120, None
+        while time.monotonic() < deadline and graph is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/main", timeout=5) as resp:
+                    graph = json.load(resp)
+            except OSError:
+                time.sleep(1)
+        assert graph is not None, f"kedro viz did not answer within 120 s:\n{(tmp_path / 'viz.log').read_text()[-3000:]}"
+        assert {p["id"] for p in graph["pipelines"]} >= {"__default__", "ingest"}
+        names = {n["name"] for n in graph["nodes"]}
+        assert {"build_video_index", "video_index"} <= {n.split(".")[-1] for n in names} | names
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
