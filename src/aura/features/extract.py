@@ -1,0 +1,79 @@
+"""Per-video feature extraction: sample frames once, run every registered group."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from aura.features.frameset import SPATIAL_PIXELS, FrameSet
+from aura.features.registry import run_groups
+from aura.video.frame_index import FrameIndex, build_index
+from aura.video.probe import VideoInfo, open_video, probe
+from aura.video.sampler import sample_frames
+
+
+def packet_index(path: str | Path) -> FrameIndex | None:
+    """The sampler's packet index of ``path`` (keyframes, pts); None without timestamps."""
+    container, stream = open_video(path)
+    try:
+        return build_index(path, container, stream)
+    finally:
+        container.close()
+
+
+def compute_features(
+    frames: np.ndarray,
+    *,
+    pts_s: np.ndarray | None = None,
+    info: VideoInfo | None = None,
+    index: FrameIndex | None = None,
+    max_pixels: int | None = SPATIAL_PIXELS,
+) -> dict[str, float]:
+    """All features of (T, H, W, 3) uint8 RGB frames in coded orientation; NaN where undefined.
+
+    Without ``info``/``index`` (frames held in memory) the codec features are NaN.
+    Spatial groups use an evenly spaced subset of frames holding at most ``max_pixels``
+    pixels (8 of 16 frames at 1080p; all up to 720p); ``None`` uses every frame.
+    """
+    fs = FrameSet(np.asarray(frames), pts_s=pts_s, info=info, index=index, max_pixels=max_pixels)
+    return run_groups(fs)
+
+
+def extract_features(
+    path: str | Path,
+    *,
+    num_frames: int = 16,
+    size: int | None = None,
+    info: VideoInfo | None = None,
+    max_pixels: int | None = SPATIAL_PIXELS,
+) -> dict[str, float]:
+    """Features of one video file: ``num_frames`` uniformly sampled frames plus codec cues.
+
+    ``size`` letterboxes frames to ``size`` px (the padding is cropped off again, so
+    features see only the picture). Repeated samples of a short video are dropped, and
+    frames are turned back to coded orientation so the codec's block grid lines up.
+    Pass ``info`` from an earlier :func:`aura.video.probe` to skip probing; ``max_pixels``
+    as in :func:`compute_features`. Raises
+    :class:`aura.video.VideoDecodeError` for an unusable file.
+    """
+    p = Path(path)
+    if info is None:
+        info = probe(p, verify=False)
+    index = packet_index(p)
+    clip = sample_frames(p, num_frames, size=size)
+    frames = clip.frames
+    if clip.padding is not None:
+        top, bottom, left, right = clip.padding
+        frames = frames[:, top : frames.shape[1] - bottom, left : frames.shape[2] - right]
+    keep = np.r_[True, np.diff(clip.indices) != 0]
+    frames = frames[keep]
+    if info.rotation:
+        frames = np.rot90(frames, -(info.rotation // 90), axes=(1, 2))
+    return compute_features(
+        np.ascontiguousarray(frames),
+        pts_s=clip.pts_s[keep],
+        info=info,
+        index=index,
+        max_pixels=max_pixels,
+    )
