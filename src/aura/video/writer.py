@@ -56,12 +56,17 @@ class VideoWriter:
         if suffix not in CONTAINER_CODECS or codec not in CONTAINER_CODECS[suffix]:
             raise ValueError(f"{self.path.name}: container {suffix!r} cannot hold {codec!r}")
         if width % 2 or height % 2:
-            raise ValueError(f"{self.path.name}: width and height must be even, got {width}x{height}")
+            raise ValueError(
+                f"{self.path.name}: width and height must be even, got {width}x{height}"
+            )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         rate = Fraction(fps).limit_denominator(1001)
         opts: dict[str, str] = {}
         if codec == "h264":
             opts["preset"] = preset
+            # x264's macroblock-tree rate control reads uninitialised memory for widths that are
+            # not a multiple of 64 (PyAV 18.1), so the same frames could encode differently.
+            opts["x264-params"] = "sync-lookahead=0:mbtree=0"
             if crf is not None and bit_rate is None:
                 opts["crf"] = str(crf)
             if bframes is not None:
@@ -72,7 +77,10 @@ class VideoWriter:
                 opts["crf"] = str(crf)
                 opts["b"] = "0"
         opts.update(options or {})
-        self._container = av.open(str(self.path), mode="w")
+        # bitexact: no random Matroska track UIDs or version strings, so outputs are reproducible.
+        self._container = av.open(
+            str(self.path), mode="w", container_options={"fflags": "+bitexact"}
+        )
         try:
             stream = self._container.add_stream(ENCODERS[codec], rate=rate, options=opts)
             stream.width, stream.height = width, height
