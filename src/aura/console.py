@@ -165,8 +165,20 @@ def _echo_summary(reports: list[ExtractReport]) -> None:
     help="Where to write the FVC-layout demo corpus.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Generator seed.")
-@click.option("--cascades", type=click.IntRange(min=2), default=16, show_default=True, help="Cascades (half real, half fake).")
-@click.option("--reposts", type=click.IntRange(min=0), default=2, show_default=True, help="Reposts per cascade.")
+@click.option(
+    "--cascades",
+    type=click.IntRange(min=2),
+    default=16,
+    show_default=True,
+    help="Cascades (half real, half fake).",
+)
+@click.option(
+    "--reposts",
+    type=click.IntRange(min=0),
+    default=2,
+    show_default=True,
+    help="Reposts per cascade.",
+)
 @click.option("--force", is_flag=True, help="Regenerate even if the corpus is up to date.")
 def demo(dest: Path, seed: int, cascades: int, reposts: int, force: bool) -> None:
     """Generate the deterministic demo corpus (what `kedro run` does for corpus.kind=demo)."""

@@ -24,8 +24,14 @@ def _raw_rows(path: Path) -> list[list[str]]:
         ("https://www.youtube.com/watch?feature=share&v=hZ5Kt-ffkA0", ("youtube", "hZ5Kt-ffkA0")),
         ("https://youtu.be/AEPvSo8bE2I", ("youtube", "AEPvSo8bE2I")),
         ("https://www.youtube.com/shorts/AEPvSo8bE2I", ("youtube", "AEPvSo8bE2I")),
-        ("https://www.facebook.com/skynews/videos/1321336991214228/", ("facebook", "1321336991214228")),
-        ("https://www.facebook.com/a.b/videos/vb.123/10155633090029395/", ("facebook", "10155633090029395")),
+        (
+            "https://www.facebook.com/skynews/videos/1321336991214228/",
+            ("facebook", "1321336991214228"),
+        ),
+        (
+            "https://www.facebook.com/a.b/videos/vb.123/10155633090029395/",
+            ("facebook", "10155633090029395"),
+        ),
         ("https://www.facebook.com/watch/?v=1321336991214228", ("facebook", "1321336991214228")),
         ("https://twitter.com/gci5/status/891774281763442688", ("twitter", "891774281763442688")),
         ("https://x.com/gci5/status/891774281763442688?s=20", ("twitter", "891774281763442688")),
@@ -37,7 +43,13 @@ def test_parse_video_url(url: str, expected: tuple[str, str]) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["", "https://vimeo.com/123456", "https://www.youtube.com/watch?v=short", "https://twitter.com/u/likes", "not a url"],
+    [
+        "",
+        "https://vimeo.com/123456",
+        "https://www.youtube.com/watch?v=short",
+        "https://twitter.com/u/likes",
+        "not a url",
+    ],
 )
 def test_parse_video_url_rejects(url: str) -> None:
     with pytest.raises(ValueError, match="unsupported video URL"):
@@ -45,7 +57,11 @@ def test_parse_video_url_rejects(url: str) -> None:
 
 
 def test_real_fvc_files_parse_completely(fvc_dir: Path) -> None:
-    rows = [r for name in ("FVC.csv", "FVC_dup.csv") for r in ann.read_fvc_csv(fvc_dir / name, EXCLUDE_ALL)]
+    rows = [
+        r
+        for name in ("FVC.csv", "FVC_dup.csv")
+        for r in ann.read_fvc_csv(fvc_dir / name, EXCLUDE_ALL)
+    ]
     raw = [r for name in ("FVC.csv", "FVC_dup.csv") for r in _raw_rows(fvc_dir / name)]
     assert len(rows) == len(raw) > 5500
 
@@ -53,7 +69,11 @@ def test_real_fvc_files_parse_completely(fvc_dir: Path) -> None:
     assert all(r["status"] != ann.BAD_URL for r in rows)
     hosts = Counter(u.split("/")[2].removeprefix("www.") for _, u, _ in raw)
     platforms = Counter(str(r["platform"]) for r in rows)
-    assert platforms == {"youtube": hosts["youtube.com"], "facebook": hosts["facebook.com"], "twitter": hosts["twitter.com"]}
+    assert platforms == {
+        "youtube": hosts["youtube.com"],
+        "facebook": hosts["facebook.com"],
+        "twitter": hosts["twitter.com"],
+    }
     for row, (_, url, _) in zip(rows, raw, strict=True):
         if row["platform"] == "youtube":
             assert row["video_id"] == url.split("v=")[1][:11]
@@ -71,11 +91,17 @@ def test_real_fvc_files_parse_completely(fvc_dir: Path) -> None:
             assert row["label"] == row["label_raw"] and row["status"] == ann.OK
 
     originals = ann.read_fvc_csv(fvc_dir / "FVC.csv", EXCLUDE_ALL)
-    assert Counter(r["label"] for r in originals) == Counter(label for _, _, label in _raw_rows(fvc_dir / "FVC.csv"))
+    assert Counter(r["label"] for r in originals) == Counter(
+        label for _, _, label in _raw_rows(fvc_dir / "FVC.csv")
+    )
 
 
 def test_real_fvc_duplicates_and_groups(fvc_dir: Path) -> None:
-    rows = [r for name in ("FVC.csv", "FVC_dup.csv") for r in ann.read_fvc_csv(fvc_dir / name, EXCLUDE_ALL)]
+    rows = [
+        r
+        for name in ("FVC.csv", "FVC_dup.csv")
+        for r in ann.read_fvc_csv(fvc_dir / name, EXCLUDE_ALL)
+    ]
     ann.flag_duplicates(rows)
     by_id: dict[str, list[dict[str, object]]] = {}
     for r in rows:
@@ -89,7 +115,9 @@ def test_real_fvc_duplicates_and_groups(fvc_dir: Path) -> None:
             assert statuses == [ann.LABEL_CONFLICT] * len(same), vid
             assert all(vid in str(r["error"]) for r in same)
         else:
-            assert statuses[0] != ann.DUPLICATE and statuses[1:] == [ann.DUPLICATE] * (len(same) - 1)
+            assert statuses[0] != ann.DUPLICATE and statuses[1:] == [ann.DUPLICATE] * (
+                len(same) - 1
+            )
     assert sum(len(v) for v in by_id.values()) == len(rows)
 
     groups = ann.group_ids(rows)
@@ -110,7 +138,13 @@ def test_extra_label_mapping(tmp_path: Path) -> None:
         ",https://www.youtube.com/watch?v=DDDDDDDDDDD,fake\n"
     )
     rows = ann.read_fvc_csv(csv, {"debunked": "real", "parody": "exclude"})
-    assert [r["status"] for r in rows] == [ann.OK, ann.LABEL_EXCLUDED, ann.BAD_URL, ann.BAD_ROW, ann.BAD_ROW]
+    assert [r["status"] for r in rows] == [
+        ann.OK,
+        ann.LABEL_EXCLUDED,
+        ann.BAD_URL,
+        ann.BAD_ROW,
+        ann.BAD_ROW,
+    ]
     assert rows[0]["label"] == "real" and rows[0]["label_raw"] == "debunked"
     assert "FVC_dup.csv:4" in str(rows[2]["error"]) and "weird" in str(rows[3]["error"])
     with pytest.raises(ValueError, match=r"corpus.extra_labels.parody"):
@@ -122,7 +156,9 @@ def test_extra_label_mapping(tmp_path: Path) -> None:
 def test_missing_columns_named(tmp_path: Path) -> None:
     bad = tmp_path / "FVC.csv"
     bad.write_text("id,url\n1,x\n")
-    with pytest.raises(ValueError, match=r"FVC.csv: missing columns \['cascade_id', 'video_url', 'label'\]"):
+    with pytest.raises(
+        ValueError, match=r"FVC.csv: missing columns \['cascade_id', 'video_url', 'label'\]"
+    ):
         ann.read_fvc_csv(bad, {})
 
 
@@ -130,7 +166,9 @@ def test_manifest(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     manifest = tmp_path / "manifest.csv"
-    manifest.write_text("path,label,group\na/clip.mp4,real,g1\nb/clip.mp4,FAKE,\nc.mp4,maybe,\n,real,\n")
+    manifest.write_text(
+        "path,label,group\na/clip.mp4,real,g1\nb/clip.mp4,FAKE,\nc.mp4,maybe,\n,real,\n"
+    )
     rows = ann.read_manifest(manifest)
     assert [r["status"] for r in rows] == [ann.OK, ann.OK, ann.BAD_ROW, ann.BAD_ROW]
     assert rows[0]["video_id"] == "a__clip" and rows[1]["video_id"] == "b__clip"

@@ -59,7 +59,12 @@ def parse_video_url(url: str) -> tuple[str, str]:
         vid = parse_qs(parsed.query).get("v", [""])[0] if host == "youtube.com" else ""
         if host == "youtu.be" and parts:
             vid = parts[0]
-        if host == "youtube.com" and not vid and len(parts) >= 2 and parts[0] in {"shorts", "embed"}:
+        if (
+            host == "youtube.com"
+            and not vid
+            and len(parts) >= 2
+            and parts[0] in {"shorts", "embed"}
+        ):
             vid = parts[1]
         if _YOUTUBE_ID.match(vid):
             return "youtube", vid
@@ -76,7 +81,9 @@ def parse_video_url(url: str) -> tuple[str, str]:
             i = parts.index("status")
             if i + 1 < len(parts) and _DIGITS.match(parts[i + 1]):
                 return "twitter", parts[i + 1]
-    raise ValueError(f"unsupported video URL {url!r} (expected YouTube v=, Facebook /videos/<id>, Twitter /status/<id>)")
+    raise ValueError(
+        f"unsupported video URL {url!r} (expected YouTube v=, Facebook /videos/<id>, Twitter /status/<id>)"
+    )
 
 
 def map_label(raw: str, extra_labels: Mapping[str, str]) -> str | None:
@@ -113,7 +120,9 @@ def read_fvc_csv(path: Path, extra_labels: Mapping[str, str]) -> list[dict[str, 
     """
     for key, value in extra_labels.items():
         if key not in EXTRA_LABELS:
-            raise ValueError(f"corpus.extra_labels: unknown label {key!r}, expected one of {EXTRA_LABELS}")
+            raise ValueError(
+                f"corpus.extra_labels: unknown label {key!r}, expected one of {EXTRA_LABELS}"
+            )
         if str(value).lower() not in {*BINARY_LABELS, "exclude"}:
             raise ValueError(f"corpus.extra_labels.{key}={value!r}: expected real, fake or exclude")
     rows: list[dict[str, object]] = []
@@ -126,9 +135,18 @@ def read_fvc_csv(path: Path, extra_labels: Mapping[str, str]) -> list[dict[str, 
             line = reader.line_num
             url = (record.get("video_url") or "").strip()
             raw = (record.get("label") or "").strip()
-            row = _row(path.name, line, url=url, cascade_id=(record.get("cascade_id") or "").strip(), label_raw=raw)
+            row = _row(
+                path.name,
+                line,
+                url=url,
+                cascade_id=(record.get("cascade_id") or "").strip(),
+                label_raw=raw,
+            )
             if not url or not row["cascade_id"] or not raw:
-                row.update(status=BAD_ROW, error=f"{path.name}:{line}: empty cascade_id, video_url or label")
+                row.update(
+                    status=BAD_ROW,
+                    error=f"{path.name}:{line}: empty cascade_id, video_url or label",
+                )
                 rows.append(row)
                 continue
             try:
@@ -144,7 +162,9 @@ def read_fvc_csv(path: Path, extra_labels: Mapping[str, str]) -> list[dict[str, 
                 rows.append(row)
                 continue
             if row["label"] is None:
-                row.update(status=LABEL_EXCLUDED, error=f"label {raw!r} excluded by corpus.extra_labels")
+                row.update(
+                    status=LABEL_EXCLUDED, error=f"label {raw!r} excluded by corpus.extra_labels"
+                )
             rows.append(row)
     return rows
 
@@ -160,13 +180,17 @@ def read_manifest(path: Path) -> list[dict[str, object]]:
         reader = csv.DictReader(fh)
         missing = [c for c in ("path", "label") if c not in (reader.fieldnames or [])]
         if missing:
-            raise ValueError(f"{path}: manifest needs columns path,label[,group]; missing {missing}")
+            raise ValueError(
+                f"{path}: manifest needs columns path,label[,group]; missing {missing}"
+            )
         for record in reader:
             line = reader.line_num
             rel = (record.get("path") or "").strip()
             raw = (record.get("label") or "").strip()
             video = (path.parent / rel).resolve() if rel else None
-            row = _row(path.name, line, label_raw=raw, platform="local", path=str(video) if video else None)
+            row = _row(
+                path.name, line, label_raw=raw, platform="local", path=str(video) if video else None
+            )
             if video is None or not raw:
                 row.update(status=BAD_ROW, error=f"{path.name}:{line}: empty path or label")
                 rows.append(row)
@@ -176,7 +200,9 @@ def read_manifest(path: Path) -> list[dict[str, object]]:
             row["cascade_id"] = (record.get("group") or "").strip() or video.stem
             label = raw.lower()
             if label not in BINARY_LABELS:
-                row.update(status=BAD_ROW, error=f"{path.name}:{line}: label {raw!r} is not real or fake")
+                row.update(
+                    status=BAD_ROW, error=f"{path.name}:{line}: label {raw!r} is not real or fake"
+                )
             else:
                 row["label"] = label
             rows.append(row)
@@ -207,10 +233,15 @@ def flag_duplicates(rows: list[dict[str, object]]) -> None:
         if len(same) < 2:
             continue
         labels = sorted({str(r["label_raw"]).lower() for r in same})
-        where = ", ".join(f"{r['source']}:{r['row']} ({r['cascade_id']}, {r['label_raw']})" for r in same)
+        where = ", ".join(
+            f"{r['source']}:{r['row']} ({r['cascade_id']}, {r['label_raw']})" for r in same
+        )
         if len(labels) > 1:
             for r in same:
-                r.update(status=LABEL_CONFLICT, error=f"video {vid} has conflicting labels {labels}: {where}")
+                r.update(
+                    status=LABEL_CONFLICT,
+                    error=f"video {vid} has conflicting labels {labels}: {where}",
+                )
             continue
         first = same[0]
         for r in same[1:]:

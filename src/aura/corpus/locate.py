@@ -7,9 +7,36 @@ from collections import defaultdict
 from pathlib import Path
 
 #: Preferred when several files share a stem (e.g. ``id.mp4`` and ``id.webm``): first wins.
-VIDEO_SUFFIXES = (".mp4", ".webm", ".mkv", ".mov", ".m4v", ".avi", ".flv", ".3gp", ".ts", ".mpg", ".mpeg", ".wmv")
+VIDEO_SUFFIXES = (
+    ".mp4",
+    ".webm",
+    ".mkv",
+    ".mov",
+    ".m4v",
+    ".avi",
+    ".flv",
+    ".3gp",
+    ".ts",
+    ".mpg",
+    ".mpeg",
+    ".wmv",
+)
 #: Downloader side files that share a video's stem but are never the video.
-SIDECAR_SUFFIXES = {".json", ".part", ".ytdl", ".tmp", ".description", ".vtt", ".srt", ".jpg", ".jpeg", ".png", ".webp", ".txt", ".csv"}
+SIDECAR_SUFFIXES = {
+    ".json",
+    ".part",
+    ".ytdl",
+    ".tmp",
+    ".description",
+    ".vtt",
+    ".srt",
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".webp",
+    ".txt",
+    ".csv",
+}
 
 
 def index_files(videos_dir: Path) -> dict[str, list[Path]]:

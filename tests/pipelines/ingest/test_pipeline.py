@@ -27,14 +27,22 @@ def fvc_root(tmp_path_factory: pytest.TempPathFactory):
     videos = root / "videos"
     write_video(videos / "FVC1" / "deep" / "AAAAAAAAAAA.mp4", _frames(30), fps=25, codec="h264")
     write_video(videos / "FVC2" / "1234567890123456.webm", _frames(20, seed=1), fps=20, codec="vp9")
-    write_video(videos / "FVC3" / "891774281763442688.avi", _frames(24, seed=2), fps=24, codec="mpeg4")
+    write_video(
+        videos / "FVC3" / "891774281763442688.avi", _frames(24, seed=2), fps=24, codec="mpeg4"
+    )
     write_video(videos / "FVC3" / "FFFFFFFFFFF.mp4", _frames(10, seed=3), fps=25)
     (videos / "FVC1" / "BBBBBBBBBBB.mp4").write_bytes(b"")
-    (videos / "FVC1" / "CCCCCCCCCCC.mp4").write_text("<!DOCTYPE html><html><body>Video unavailable</body></html>")
+    (videos / "FVC1" / "CCCCCCCCCCC.mp4").write_text(
+        "<!DOCTYPE html><html><body>Video unavailable</body></html>"
+    )
     good = write_video(videos / "FVC2" / "tmp.mp4", _frames(40, seed=4), fps=25)
-    (videos / "FVC2" / "DDDDDDDDDDD.mp4").write_bytes(good.read_bytes()[: good.stat().st_size * 2 // 5])
+    (videos / "FVC2" / "DDDDDDDDDDD.mp4").write_bytes(
+        good.read_bytes()[: good.stat().st_size * 2 // 5]
+    )
     good.unlink()
-    (videos / "FVC1" / "AAAAAAAAAAA.info.json").write_text("{}")  # downloader sidecar, never the video
+    (videos / "FVC1" / "AAAAAAAAAAA.info.json").write_text(
+        "{}"
+    )  # downloader sidecar, never the video
     (root / "FVC.csv").write_text(
         "cascade_id,video_url,label\n"
         f"f0,{YT.format('AAAAAAAAAAA')},fake\n"
@@ -74,7 +82,10 @@ EXPECTED = [
 
 def run_ingest(corpus: dict) -> pl.DataFrame:
     catalog = DataCatalog(
-        {"params:corpus": MemoryDataset(corpus), "params:ingest": MemoryDataset({"progress": False})}
+        {
+            "params:corpus": MemoryDataset(corpus),
+            "params:ingest": MemoryDataset({"progress": False}),
+        }
     )
     SequentialRunner().run(create_pipeline(), catalog)
     return catalog.load("video_index")
@@ -123,10 +134,19 @@ def test_only_fvc_csv_present(fvc_root, tmp_path) -> None:
 @pytest.mark.parametrize(
     ("corpus", "message"),
     [
-        ({"kind": "youtube", "root": "x"}, r"corpus.kind='youtube': expected one of demo, fvc, manifest"),
+        (
+            {"kind": "youtube", "root": "x"},
+            r"corpus.kind='youtube': expected one of demo, fvc, manifest",
+        ),
         ({"kind": "fvc", "root": ""}, r"corpus.root is empty"),
-        ({"kind": "fvc", "root": "/nonexistent/fvc"}, r"corpus.root=/nonexistent/fvc is not a folder"),
-        ({"kind": "manifest", "root": "/nonexistent/m.csv"}, r"corpus.manifest: /nonexistent/m.csv does not exist"),
+        (
+            {"kind": "fvc", "root": "/nonexistent/fvc"},
+            r"corpus.root=/nonexistent/fvc is not a folder",
+        ),
+        (
+            {"kind": "manifest", "root": "/nonexistent/m.csv"},
+            r"corpus.manifest: /nonexistent/m.csv does not exist",
+        ),
     ],
 )
 def test_bad_corpus_config_names_the_key(corpus: dict, message: str) -> None:
@@ -135,7 +155,9 @@ def test_bad_corpus_config_names_the_key(corpus: dict, message: str) -> None:
 
 
 def test_no_annotation_files(tmp_path) -> None:
-    with pytest.raises(ValueError, match=r"none of corpus.annotation_files \['FVC.csv', 'FVC_dup.csv'\]"):
+    with pytest.raises(
+        ValueError, match=r"none of corpus.annotation_files \['FVC.csv', 'FVC_dup.csv'\]"
+    ):
         materialise_corpus({"kind": "fvc", "root": str(tmp_path)})
 
 
@@ -147,4 +169,8 @@ def test_manifest_corpus(fvc_root, tmp_path) -> None:
     )
     index = run_ingest({"kind": "manifest", "root": str(manifest)})
     assert index["status"].to_list() == ["ok", "empty_file", "missing_file"]
-    assert index["platform"].to_list() == ["local"] * 3 and index["cascade_id"].to_list() == ["g", "g", "nope"]
+    assert index["platform"].to_list() == ["local"] * 3 and index["cascade_id"].to_list() == [
+        "g",
+        "g",
+        "nope",
+    ]

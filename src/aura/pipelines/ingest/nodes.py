@@ -27,9 +27,27 @@ PROBE_STATUS = {
 }
 #: The ``video_index`` contract columns (ARCHITECTURE.md), in this order; extras follow.
 INDEX_COLUMNS = [
-    "video_id", "platform", "url", "cascade_id", "label", "label_raw", "path", "status", "error",
-    "width", "height", "fps", "n_frames", "duration_s", "codec", "bit_rate", "rotation",
-    "target", "group_id", "has_audio", "size_bytes",
+    "video_id",
+    "platform",
+    "url",
+    "cascade_id",
+    "label",
+    "label_raw",
+    "path",
+    "status",
+    "error",
+    "width",
+    "height",
+    "fps",
+    "n_frames",
+    "duration_s",
+    "codec",
+    "bit_rate",
+    "rotation",
+    "target",
+    "group_id",
+    "has_audio",
+    "size_bytes",
 ]
 PROBE_SCHEMA = {
     "width": pl.Int64,
@@ -54,7 +72,9 @@ def materialise_corpus(corpus: dict[str, Any]) -> dict[str, Any]:
     """
     kind = str(corpus.get("kind", "")).strip().lower()
     if kind not in CORPUS_KINDS:
-        raise ValueError(f"corpus.kind={corpus.get('kind')!r}: expected one of {', '.join(CORPUS_KINDS)}")
+        raise ValueError(
+            f"corpus.kind={corpus.get('kind')!r}: expected one of {', '.join(CORPUS_KINDS)}"
+        )
     if not corpus.get("root"):
         raise ValueError("corpus.root is empty: set it to the corpus folder (or the manifest CSV)")
     root = Path(str(corpus["root"])).expanduser().resolve()
@@ -67,21 +87,32 @@ def materialise_corpus(corpus: dict[str, Any]) -> dict[str, Any]:
         if root.suffix.lower() == ".csv":
             manifest, root = root, root.parent
         if not manifest.is_file():
-            raise ValueError(f"corpus.manifest: {manifest} does not exist (CSV with columns path,label[,group])")
+            raise ValueError(
+                f"corpus.manifest: {manifest} does not exist (CSV with columns path,label[,group])"
+            )
         return {"kind": kind, "root": str(root), "manifest": str(manifest), "videos_dir": str(root)}
     if not root.is_dir():
         raise ValueError(f"corpus.root={root} is not a folder (kind={kind})")
     names = list(corpus.get("annotation_files") or ["FVC.csv", "FVC_dup.csv"])
     files = [root / n for n in names if (root / n).is_file()]
     if not files:
-        raise ValueError(f"corpus.root={root}: none of corpus.annotation_files {names} exists there")
+        raise ValueError(
+            f"corpus.root={root}: none of corpus.annotation_files {names} exists there"
+        )
     for name in names:
         if not (root / name).is_file():
-            log.warning("corpus: %s not found in %s, reading %s only", name, root, [f.name for f in files])
+            log.warning(
+                "corpus: %s not found in %s, reading %s only", name, root, [f.name for f in files]
+            )
     videos_dir = root / "videos"
     if not videos_dir.is_dir():
         log.warning("corpus: %s has no videos/ folder; every row will be missing_file", root)
-    return {"kind": kind, "root": str(root), "annotation_files": [str(f) for f in files], "videos_dir": str(videos_dir)}
+    return {
+        "kind": kind,
+        "root": str(root),
+        "annotation_files": [str(f) for f in files],
+        "videos_dir": str(videos_dir),
+    }
 
 
 def read_annotations(spec: dict[str, Any], corpus: dict[str, Any]) -> pl.DataFrame:
@@ -97,14 +128,19 @@ def read_annotations(spec: dict[str, Any], corpus: dict[str, Any]) -> pl.DataFra
                 row["path"] = str(pick(files[str(row["video_id"])]))
     ann.flag_duplicates(rows)
     frame = ann.to_frame(rows)
-    log.info("annotations: %d rows from %s (%s)", frame.height, spec["root"], _counts(frame["status"]))
+    log.info(
+        "annotations: %d rows from %s (%s)", frame.height, spec["root"], _counts(frame["status"])
+    )
     return frame
 
 
 def _probe_row(row: dict[str, Any], verify: bool) -> dict[str, Any]:
     out: dict[str, Any] = dict.fromkeys(PROBE_SCHEMA)
     if not row["path"]:
-        out.update(status="missing_file", error=f"no file named {row['video_id']}.* found under the corpus videos folder")
+        out.update(
+            status="missing_file",
+            error=f"no file named {row['video_id']}.* found under the corpus videos folder",
+        )
         return out
     try:
         info = probe(row["path"], verify=verify)
@@ -125,7 +161,9 @@ def build_video_index(annotations: pl.DataFrame, ingest: dict[str, Any]) -> pl.D
     rows = annotations.to_dicts()
     todo = [i for i, r in enumerate(rows) if r["status"] == ann.OK]
     probed: dict[int, dict[str, Any]] = {}
-    for i in tqdm(todo, desc="probe videos", unit="video", disable=not ingest.get("progress", True)):
+    for i in tqdm(
+        todo, desc="probe videos", unit="video", disable=not ingest.get("progress", True)
+    ):
         probed[i] = _probe_row(rows[i], verify)
     records = []
     for i, row in enumerate(rows):
@@ -134,7 +172,9 @@ def build_video_index(annotations: pl.DataFrame, ingest: dict[str, Any]) -> pl.D
         records.append({**row, **result, "status": status, "error": error})
     schema = {**annotations.schema, **PROBE_SCHEMA}
     index = pl.DataFrame(records, schema=schema, orient="row").with_columns(
-        pl.col("label").replace_strict({"real": 0, "fake": 1}, default=None, return_dtype=pl.Int8).alias("target")
+        pl.col("label")
+        .replace_strict({"real": 0, "fake": 1}, default=None, return_dtype=pl.Int8)
+        .alias("target")
     )
     index = index.select(INDEX_COLUMNS + [c for c in index.columns if c not in INDEX_COLUMNS])
     counts = _counts(index["status"])

@@ -12,8 +12,18 @@ def create_pipeline(**kwargs: object) -> Pipeline:
     return pipeline(
         [
             node(materialise_corpus, "params:corpus", "corpus_spec", name="materialise_corpus"),
-            node(read_annotations, ["corpus_spec", "params:corpus"], "annotations", name="read_annotations"),
-            node(build_video_index, ["annotations", "params:ingest"], "video_index", name="build_video_index"),
+            node(
+                read_annotations,
+                ["corpus_spec", "params:corpus"],
+                "annotations",
+                name="read_annotations",
+            ),
+            node(
+                build_video_index,
+                ["annotations", "params:ingest"],
+                "video_index",
+                name="build_video_index",
+            ),
         ],
         tags="ingest",
     )
