@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from kedro.pipeline import Pipeline
 
-from aura.pipelines import ingest
+from aura.pipelines import augmentation, features, ingest, scaled_features, scaling
 
 #: Stages in run order; ``__default__`` chains them all.
-STAGES = ("ingest",)
+STAGES = {
+    "ingest": ingest,
+    "augmentation": augmentation,
+    "features": features,
+    "scaling": scaling,
+    "scaled_features": scaled_features,
+}
 
 
 def register_pipelines() -> dict[str, Pipeline]:
     """Register each stage under its name and all of them, in order, as ``__default__``."""
-    pipelines = {"ingest": ingest.create_pipeline()}
-    pipelines["__default__"] = sum((pipelines[name] for name in STAGES), Pipeline([]))
+    pipelines = {name: module.create_pipeline() for name, module in STAGES.items()}
+    pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
     return pipelines

@@ -1,0 +1,102 @@
+"""Feature nodes (stages 2 and 4): one executor task per video, then one imputed table."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from aura.corpus.videos import ID_COLUMNS, stage_inputs
+from aura.executor import Task
+from aura.features import FEATURES, extract_features, to_matrix, to_table
+from aura.pipelines.stage import run_video_stage
+
+log = logging.getLogger(__name__)
+
+
+def features_one(task: Task, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Executor task: every feature of one video (NaN where undefined, imputed later)."""
+    values = extract_features(task.path, num_frames=int(params["num_frames"]))
+    return {"features": {k: (None if not np.isfinite(v) else float(v)) for k, v in values.items()}}
+
+
+def _feature_table(
+    work: pl.DataFrame,
+    params: dict[str, Any],
+    *,
+    stage: str,
+    prefix: str,
+    executor: dict[str, Any],
+    cache_dir: str,
+):
+    num_frames = int(params.get("num_frames", 16))
+    if num_frames < 1:
+        raise ValueError(f"{stage}.num_frames={num_frames}: must be >= 1")
+    table = run_video_stage(
+        features_one,
+        work,
+        stage=stage,
+        params={"num_frames": num_frames},
+        executor=executor,
+        cache_dir=cache_dir,
+    )
+    failed = table.filter(pl.col("status") != "ok")
+    for row in failed.head(20).iter_rows(named=True):
+        log.warning("%s: %s failed: %s", stage, row["video_id"], row["error"])
+    ok = table.filter(pl.col("status") == "ok")
+    rows = (
+        [{k: (np.nan if v is None else v) for k, v in r.items()} for r in ok["features"].to_list()]
+        if ok.height
+        else []
+    )
+    ids = {c: ok[c].to_list() for c in ID_COLUMNS}
+    features = to_table(rows, ids, prefix=prefix)
+    log.info(
+        "%s: %d videos, %d features, %d failed",
+        stage,
+        features.height,
+        len(FEATURES),
+        failed.height,
+    )
+    return features, to_matrix(features)
+
+
+def extract_stage2(
+    video_index: pl.DataFrame,
+    augmented_metadata: pl.DataFrame,
+    features: dict[str, Any],
+    executor: dict[str, Any],
+    cache_dir: str,
+) -> tuple[pl.DataFrame, tuple[np.ndarray, list[str]]]:
+    """Stage 2 → ``features_stage2`` (ids + features + imputation flags) and its matrix."""
+    work, _ = stage_inputs(video_index, augmented_metadata)
+    return _feature_table(
+        work,
+        features,
+        stage="features",
+        prefix=str(features.get("prefix", "")),
+        executor=executor,
+        cache_dir=cache_dir,
+    )
+
+
+def extract_stage4(
+    scaled_metadata: pl.DataFrame,
+    scaled_features: dict[str, Any],
+    executor: dict[str, Any],
+    cache_dir: str,
+) -> tuple[pl.DataFrame, tuple[np.ndarray, list[str]]]:
+    """Stage 4 → ``features_stage4``: the same features on scaled videos, columns prefixed."""
+    work = scaled_metadata.filter(pl.col("status") == "ok").select(ID_COLUMNS)
+    prefix = str(scaled_features.get("prefix", "s4_"))
+    return _feature_table(
+        work,
+        scaled_features,
+        stage="scaled_features",
+        prefix=prefix,
+        executor=executor,
+        cache_dir=cache_dir,
+    )

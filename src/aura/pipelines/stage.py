@@ -1,0 +1,85 @@
+"""Shared plumbing of the per-video stages: run tasks through the executor, rebuild lost outputs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from aura.executor import ExecutorConfig, Task, run_tasks
+
+log = logging.getLogger(__name__)
+
+TaskFn = Callable[[Task, Mapping[str, Any]], dict[str, Any]]
+
+
+def run_video_stage(
+    fn: TaskFn,
+    work: pl.DataFrame,
+    *,
+    stage: str,
+    params: Mapping[str, Any],
+    executor: Mapping[str, Any] | None,
+    cache_dir: str,
+    output_dir: str | None = None,
+    suffix: str = ".mp4",
+    arg_columns: tuple[str, ...] = (),
+) -> pl.DataFrame:
+    """Map ``fn`` over ``work`` (one task per ``video_id``) and return its rows joined to ``work``.
+
+    With ``output_dir``, each task writes ``output_dir/<video_id><suffix>`` (passed as
+    ``args["output"]``); ``arg_columns`` are copied from each row into the task's args. A cached ok result whose file has been deleted is recomputed once
+    (with a ``rebuild`` marker in its args), so outputs and cache never disagree.
+    """
+    config = ExecutorConfig.from_params(executor)
+    out = Path(output_dir) if output_dir else None
+
+    def task(row: dict[str, Any], **extra: Any) -> Task:
+        args = {c: row[c] for c in arg_columns}
+        if out is not None:
+            args["output"] = str(out / f"{row['video_id']}{suffix}")
+        return Task(key=row["video_id"], path=row["path"], args={**args, **extra})
+
+    rows = list(work.iter_rows(named=True))
+    results = run_tasks(
+        fn, [task(r) for r in rows], stage=stage, params=params, cache_dir=cache_dir, config=config
+    )
+    if out is not None:
+        lost = [
+            i
+            for i, res in enumerate(results)
+            if res["status"] == "ok" and not Path(res["output"]).is_file()
+        ]
+        if lost:
+            log.warning(
+                "stage=%s: %d cached outputs were deleted; rebuilding them", stage, len(lost)
+            )
+            redo = run_tasks(
+                fn,
+                [task(rows[i], rebuild=True) for i in lost],
+                stage=stage,
+                params=params,
+                cache_dir=cache_dir,
+                config=config,
+            )
+            for i, res in zip(lost, redo, strict=True):
+                results[i] = res
+    table = pl.DataFrame(results, infer_schema_length=None).rename({"key": "video_id"})
+    return work.join(table, on="video_id", how="left", maintain_order="left")
+
+
+def failures(skipped: pl.DataFrame, stage: str) -> pl.DataFrame:
+    """Rows for inputs a stage could not use: status ``skipped`` and the upstream reason."""
+    return skipped.select(
+        "video_id",
+        pl.lit("skipped").alias("status"),
+        pl.format(
+            "{}: input status {}: {}",
+            pl.lit(stage),
+            pl.col("status"),
+            pl.col("error").fill_null(""),
+        ).alias("error"),
+    )

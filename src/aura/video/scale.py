@@ -1,0 +1,56 @@
+"""Rescale a whole video: letterbox every frame to a square and re-encode, streaming."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aura.video.letterbox import letterbox_geometry
+from aura.video.probe import probe
+from aura.video.sampler import iter_frames
+from aura.video.writer import VideoWriter
+
+
+def scale_video(
+    src: str | Path,
+    dst: str | Path,
+    *,
+    size: int = 112,
+    crf: int = 18,
+    codec: str = "h264",
+    preset: str = "veryfast",
+) -> dict[str, Any]:
+    """Letterbox every frame of ``src`` to ``size`` x ``size`` (aspect kept) and write ``dst``.
+
+    Frames stream from decoder to encoder one at a time. The output is constant frame rate at
+    the source's average fps. Returns the geometry: the scaled picture size inside the square
+    and the padding (top, bottom, left, right), plus frame counts.
+    """
+    if size < 16 or size % 2:
+        raise ValueError(f"scaling.target_size={size}: must be an even number >= 16")
+    info = probe(src, verify=False)
+    width, height = (
+        (info.height, info.width) if info.rotation in (90, 270) else (info.width, info.height)
+    )
+    new_w, new_h, top, bottom, left, right = letterbox_geometry(width, height, size)
+    fps = info.fps if info.fps and info.fps > 0 else 25.0
+    with VideoWriter(
+        dst, width=size, height=size, fps=fps, codec=codec, crf=crf, preset=preset
+    ) as writer:
+        for frame in iter_frames(src, size=size):
+            writer.write(frame)
+    return {
+        "width": size,
+        "height": size,
+        "content_width": new_w,
+        "content_height": new_h,
+        "pad_top": top,
+        "pad_bottom": bottom,
+        "pad_left": left,
+        "pad_right": right,
+        "source_width": width,
+        "source_height": height,
+        "fps": fps,
+        "n_frames": writer.frames_written,
+        "source_n_frames": info.n_frames,
+    }
