@@ -24,7 +24,12 @@ KEDRO = [sys.executable, "-m", "kedro"]
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "PYTHONUNBUFFERED": "1"}
+    return {
+        **os.environ,
+        "KEDRO_DISABLE_TELEMETRY": "true",
+        "PYTHONUNBUFFERED": "1",
+        "COLUMNS": "250",
+    }
 
 
 def make_project(dest: Path) -> Path:
@@ -41,9 +46,17 @@ def make_project(dest: Path) -> Path:
 
 def kedro(project: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [*KEDRO, *args], cwd=project, env=_env(), capture_output=True, text=True, timeout=timeout, check=False
+        [*KEDRO, *args],
+        cwd=project,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
-    assert result.returncode == 0, f"kedro {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    assert result.returncode == 0, (
+        f"kedro {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    )
     return result
 
 
@@ -68,25 +81,63 @@ def test_registry_lists_pipelines() -> None:
 
 def test_demo_run_writes_versioned_index(demo_project: Path) -> None:
     index = pl.read_ipc(latest_version(demo_project / "data" / "03_primary" / "video_index.arrow"))
-    manifest = json.loads((demo_project / "data" / "01_raw" / "demo" / "demo_manifest.json").read_text())
+    manifest = json.loads(
+        (demo_project / "data" / "01_raw" / "demo" / "demo_manifest.json").read_text()
+    )
     ok = index.filter(pl.col("status") == "ok")
     assert ok.height >= 40
     assert set(ok["label"]) == {"real", "fake"}
-    assert abs(ok.filter(pl.col("label") == "fake").height - ok.filter(pl.col("label") == "real").height) <= 4
-    assert {"empty_file", "corrupt", "not_video", "missing_file", "label_excluded"} <= set(index["status"])
+    assert (
+        abs(
+            ok.filter(pl.col("label") == "fake").height
+            - ok.filter(pl.col("label") == "real").height
+        )
+        <= 4
+    )
+    assert {"empty_file", "corrupt", "not_video", "missing_file", "label_excluded"} <= set(
+        index["status"]
+    )
     assert index.filter(pl.col("status") != "ok")["error"].null_count() == 0
-    assert ok.select("width", "height", "fps", "n_frames", "duration_s", "codec").null_count().sum_horizontal()[0] == 0
+    assert (
+        ok.select("width", "height", "fps", "n_frames", "duration_s", "codec")
+        .null_count()
+        .sum_horizontal()[0]
+        == 0
+    )
     assert set(ok["codec"]) >= {"h264", "vp9", "mpeg4"}
     assert manifest["config_hash"]
 
 
-def test_second_run_adds_a_version(demo_project: Path) -> None:
+def test_second_run_skips_all_per_video_work(demo_project: Path) -> None:
     before = sorted((demo_project / "data" / "03_primary" / "video_index.arrow").iterdir())
-    out = kedro(demo_project, "run", "--pipeline=ingest")
+    out = kedro(demo_project, "run")
+    log = out.stdout + out.stderr
     after = sorted((demo_project / "data" / "03_primary" / "video_index.arrow").iterdir())
     assert len(after) == len(before) + 1
-    assert "up to date" in out.stdout + out.stderr
-    assert pl.read_ipc(after[-1] / "video_index.arrow").equals(pl.read_ipc(before[-1] / "video_index.arrow"))
+    assert "demo corpus up to date" in log
+    assert pl.read_ipc(after[-1] / "video_index.arrow").equals(
+        pl.read_ipc(before[-1] / "video_index.arrow")
+    )
+    stages = [line for line in log.splitlines() if "stage=" in line]
+    assert len(stages) == 4, log[-3000:]
+    assert all("computed=0" in line for line in stages), stages
+
+
+def test_stage_outputs_are_versioned(demo_project: Path) -> None:
+    data = demo_project / "data"
+    s2 = pl.read_ipc(latest_version(data / "04_feature" / "features_stage2.arrow"))
+    s4 = pl.read_ipc(latest_version(data / "04_feature" / "features_stage4.arrow"))
+    ok = pl.read_ipc(latest_version(data / "03_primary" / "video_index.arrow")).filter(
+        pl.col("status") == "ok"
+    )
+    assert s2.height == s4.height == 2 * ok.height  # originals + one variant each (k=1)
+    assert (data / "04_feature" / "features_stage2.npy").is_dir()
+    scaled = pl.read_ipc(latest_version(data / "02_intermediate" / "scaled_metadata.arrow"))
+    assert set(scaled.filter(pl.col("status") == "skipped")["video_id"]) == set(
+        pl.read_ipc(latest_version(data / "03_primary" / "video_index.arrow")).filter(
+            ~pl.col("status").is_in(["ok", "duplicate"])
+        )["video_id"]
+    )
 
 
 def test_fvc_params_from_the_cli(demo_project: Path, tmp_path: Path) -> None:
@@ -95,7 +146,9 @@ def test_fvc_params_from_the_cli(demo_project: Path, tmp_path: Path) -> None:
     demo = demo_project / "data" / "01_raw" / "demo"
     shutil.copytree(demo / "videos", root / "videos")
     shutil.copy(demo / "FVC.csv", root / "FVC.csv")
-    kedro(demo_project, "run", "--pipeline=ingest", "--params", f"corpus.kind=fvc,corpus.root={root}")
+    kedro(
+        demo_project, "run", "--pipelines=ingest", "--params", f"corpus.kind=fvc,corpus.root={root}"
+    )
     index = pl.read_ipc(latest_version(demo_project / "data" / "03_primary" / "video_index.arrow"))
     assert index.height == len((root / "FVC.csv").read_text().splitlines()) - 1
     assert index["path"].str.starts_with(str(root)).all()
@@ -103,17 +156,28 @@ def test_fvc_params_from_the_cli(demo_project: Path, tmp_path: Path) -> None:
 
 def test_notebook_runs_headless(demo_project: Path) -> None:
     nb = nbformat.read(demo_project / "notebooks" / "01_explore_index.ipynb", as_version=4)
-    NotebookClient(nb, timeout=180, resources={"metadata": {"path": str(demo_project / "notebooks")}}).execute()
+    NotebookClient(
+        nb, timeout=180, resources={"metadata": {"path": str(demo_project / "notebooks")}}
+    ).execute()
     outputs = "".join(
-        o.get("text", "") + json.dumps(o.get("data", {})) for c in nb.cells if c.cell_type == "code" for o in c.outputs
+        o.get("text", "") + json.dumps(o.get("data", {}))
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
     )
     assert "image/png" in outputs and "youtube" in outputs and "Error" not in outputs
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port below 49152 (kedro-viz refuses ports in the OS's ephemeral range)."""
+    for port in range(41410, 41510):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 41410-41509")
 
 
 def test_kedro_viz_serves_the_pipelines(demo_project: Path, tmp_path: Path) -> None:
@@ -121,7 +185,11 @@ def test_kedro_viz_serves_the_pipelines(demo_project: Path, tmp_path: Path) -> N
     log = (tmp_path / "viz.log").open("w")
     proc = subprocess.Popen(
         [*KEDRO, "viz", "run", "--no-browser", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=demo_project, env=_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=demo_project,
+        env=_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline, graph = time.monotonic() + 120, None
@@ -131,7 +199,9 @@ def test_kedro_viz_serves_the_pipelines(demo_project: Path, tmp_path: Path) -> N
                     graph = json.load(resp)
             except OSError:
                 time.sleep(1)
-        assert graph is not None, f"kedro viz did not answer within 120 s:\n{(tmp_path / 'viz.log').read_text()[-3000:]}"
+        assert graph is not None, (
+            f"kedro viz did not answer within 120 s:\n{(tmp_path / 'viz.log').read_text()[-3000:]}"
+        )
         assert {p["id"] for p in graph["pipelines"]} >= {"__default__", "ingest"}
         names = {n["name"] for n in graph["nodes"]}
         assert {"build_video_index", "video_index"} <= {n.split(".")[-1] for n in names} | names
