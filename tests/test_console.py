@@ -92,3 +92,13 @@ def test_setup_fvc_usage_errors(tmp_path: Path) -> None:
     assert run("setup-fvc", tmp_path / "missing.zip", "--dest", tmp_path).exit_code == 2
     assert run("setup-fvc", archive).exit_code == 2  # --dest is required
     assert run("setup-fvc", "--dest", tmp_path).exit_code == 2  # no archives
+
+
+def test_features_command_lists_every_feature() -> None:
+    from aura.features import FEATURES
+
+    result = CliRunner().invoke(main, ["features"])
+    assert result.exit_code == 0, result.output
+    lines = [line.split(None, 1) for line in result.output.splitlines() if line.startswith("  ")]
+    assert [name for name, _ in lines] == list(FEATURES)
+    assert all(desc.strip() for _, desc in lines)

@@ -187,3 +187,15 @@ def demo(dest: Path, seed: int, cascades: int, reposts: int, force: bool) -> Non
     config = DemoConfig(seed=seed, n_cascades=cascades, reposts_per_cascade=reposts)
     manifest = generate_demo_corpus(dest, config, force=force)
     click.echo(f"{len(manifest['videos'])} files in {dest} (config hash {manifest['config_hash']})")
+
+
+@main.command("features")
+def features_cmd() -> None:
+    """List the handcrafted features (stage 2/4 columns) with what each measures."""
+    from aura.features import FEATURES, GROUPS
+    from aura.features.registry import GROUP_ORDER
+
+    for group in GROUP_ORDER:
+        click.echo(f"[{group}]")
+        for name in GROUPS[group].features:
+            click.echo(f"  {name:<28} {FEATURES[name]}")
