@@ -100,7 +100,7 @@ def main() -> None:
             f"{'clip':<11}{'serial v/s':>12}{'processes v/s':>15}{'per core':>10}{'speed-up':>10}"
         )
         for name, clip in clips.items():
-            n = args.videos if name == "112x112" else max(4, args.videos // 4)
+            n = args.videos * 4 if name == "112x112" else args.videos // 2
             serial = throughput(clip, n, "serial", tmp / f"c-{name}-s")
             procs = throughput(clip, n, "processes", tmp / f"c-{name}-p")
             print(

@@ -2,8 +2,10 @@
 
 Stages write their videos straight into the folder (streamed, atomically, in parallel) so the
 videos never pass through node memory. The node then *saves* the mapping ``{key: path}``; the
-dataset checks every file is inside the folder and exists, and writes ``_index.json``.
-Loading returns that mapping, so downstream nodes and notebooks get the files by key.
+dataset checks every file exists and writes ``_index.json`` into the folder (paths relative to
+it when inside, absolute otherwise, e.g. after ``--params scaling.output_dir=...``).
+Loading returns that mapping with absolute paths, so downstream nodes and notebooks get the
+files by key.
 """
 
 from __future__ import annotations
@@ -39,11 +41,9 @@ class VideoFolderDataset(AbstractDataset[dict[str, str], dict[str, str]]):
         rel: dict[str, str] = {}
         for key, p in sorted(data.items()):
             path = Path(p).resolve()
-            if not path.is_relative_to(root):
-                raise DatasetError(f"{key}: {path} is outside the dataset folder {root}")
             if not path.is_file():
                 raise DatasetError(f"{key}: {path} does not exist")
-            rel[key] = path.relative_to(root).as_posix()
+            rel[key] = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
         tmp = root / f".{INDEX_NAME}.tmp"
         tmp.write_text(json.dumps(rel, indent=1), encoding="utf-8")
         tmp.replace(root / INDEX_NAME)
