@@ -309,3 +309,24 @@ def test_short_video_drops_repeated_samples(clips: dict[str, Path]) -> None:
     f = extract_features(clips["short"], num_frames=16)  # 5 frames: samples repeat
     assert f["temp_static_share"] == 0.0
     assert f["codec_gop_mean"] == 5.0
+
+
+def test_crop_removes_letterbox_bars(tmp_path: Path) -> None:
+    """Stage-4 videos carry letterbox bars; ``crop`` must make features see only the picture."""
+    from aura.features import extract_features
+
+    rng = np.random.default_rng(3)
+    base = cv2.GaussianBlur(rng.integers(60, 200, (64, 96, 3), dtype=np.uint8), (0, 0), 1.5)
+    frames = [np.roll(base, i, axis=1) for i in range(12)]
+    boxed = []
+    for f in frames:
+        out = np.zeros((96, 96, 3), np.uint8)
+        out[16:80] = f
+        boxed.append(out)
+    plain = extract_features(write_video(tmp_path / "plain.mp4", frames, crf=10), num_frames=6)
+    bars = extract_features(write_video(tmp_path / "bars.mp4", boxed, crf=10), num_frames=6)
+    cut = extract_features(tmp_path / "bars.mp4", num_frames=6, crop=(16, 16, 0, 0))
+    assert bars["dct_dc_mean"] < 0.8 * plain["dct_dc_mean"]
+    assert cut["dct_dc_mean"] == pytest.approx(plain["dct_dc_mean"], rel=0.03)
+    with pytest.raises(ValueError, match="leaves no picture"):
+        extract_features(tmp_path / "bars.mp4", num_frames=2, crop=(50, 50, 0, 0))

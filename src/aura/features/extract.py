@@ -47,6 +47,7 @@ def extract_features(
     size: int | None = None,
     info: VideoInfo | None = None,
     max_pixels: int | None = SPATIAL_PIXELS,
+    crop: tuple[int, int, int, int] | None = None,
 ) -> dict[str, float]:
     """Features of one video file: ``num_frames`` uniformly sampled frames plus codec cues.
 
@@ -54,7 +55,9 @@ def extract_features(
     features see only the picture). Repeated samples of a short video are dropped, and
     frames are turned back to coded orientation so the codec's block grid lines up.
     Pass ``info`` from an earlier :func:`aura.video.probe` to skip probing; ``max_pixels``
-    as in :func:`compute_features`. Raises
+    as in :func:`compute_features`. ``crop`` = (top, bottom, left, right) pixels of padding
+    baked into the file (the letterbox bars of a stage-3 video) to cut off before the
+    features, so bars never count as picture. Raises
     :class:`aura.video.VideoDecodeError` for an unusable file.
     """
     p = Path(path)
@@ -65,6 +68,13 @@ def extract_features(
     frames = clip.frames
     if clip.padding is not None:
         top, bottom, left, right = clip.padding
+        frames = frames[:, top : frames.shape[1] - bottom, left : frames.shape[2] - right]
+    if crop is not None:
+        top, bottom, left, right = (int(v) for v in crop)
+        if top + bottom >= frames.shape[1] or left + right >= frames.shape[2]:
+            raise ValueError(
+                f"{p}: crop {crop} leaves no picture in {frames.shape[2]}x{frames.shape[1]} frames"
+            )
         frames = frames[:, top : frames.shape[1] - bottom, left : frames.shape[2] - right]
     keep = np.r_[True, np.diff(clip.indices) != 0]
     frames = frames[keep]

@@ -19,7 +19,10 @@ log = logging.getLogger(__name__)
 
 def features_one(task: Task, params: Mapping[str, Any]) -> dict[str, Any]:
     """Executor task: every feature of one video (NaN where undefined, imputed later)."""
-    values = extract_features(task.path, num_frames=int(params["num_frames"]))
+    crop = task.args.get("crop")
+    values = extract_features(
+        task.path, num_frames=int(params["num_frames"]), crop=tuple(crop) if crop else None
+    )
     return {"features": {k: (None if not np.isfinite(v) else float(v)) for k, v in values.items()}}
 
 
@@ -90,7 +93,10 @@ def extract_stage4(
     cache_dir: str,
 ) -> tuple[pl.DataFrame, tuple[np.ndarray, list[str]]]:
     """Stage 4 → ``features_stage4``: the same features on scaled videos, columns prefixed."""
-    work = scaled_metadata.filter(pl.col("status") == "ok").select(ID_COLUMNS)
+    # The letterbox bars are cut off again, so stage-4 features describe only the picture.
+    work = scaled_metadata.filter(pl.col("status") == "ok").select(
+        *ID_COLUMNS, pl.concat_list("pad_top", "pad_bottom", "pad_left", "pad_right").alias("crop")
+    )
     prefix = str(scaled_features.get("prefix", "s4_"))
     return _feature_table(
         work,
