@@ -25,15 +25,28 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def make_clip(path: Path, width: int, height: int, seconds: float = 3.0, fps: int = 30) -> Path:
+    import cv2
+
     from aura.video import VideoWriter
 
+    # Camera-like content (smooth scene, a moving object, mild sensor noise) at a realistic bit
+    # rate (crf 26); pure random noise would make decoding dominate and inflate the bit rate.
     rng = np.random.default_rng(0)
-    scene = rng.integers(0, 255, (height + 64, width + 64, 3), dtype=np.uint8)
-    with VideoWriter(path, width=width, height=height, fps=fps, gop=60) as writer:
+    yy, xx = np.mgrid[0 : height + 64, 0 : width + 64].astype(np.float32)
+    scene = np.stack([xx / (width + 64) * 200, yy / (height + 64) * 180 + 30, (xx + yy) % 256], -1)
+    scene = cv2.GaussianBlur(scene, (0, 0), 3).astype(np.uint8)
+    with VideoWriter(path, width=width, height=height, fps=fps, gop=60, crf=26) as writer:
         for i in range(int(seconds * fps)):
-            writer.write(
-                np.ascontiguousarray(scene[i % 64 : i % 64 + height, i % 64 : i % 64 + width])
+            frame = np.ascontiguousarray(scene[i % 64 : i % 64 + height, i % 64 : i % 64 + width])
+            cv2.circle(
+                frame,
+                ((i * 7) % width, height // 2),
+                max(4, min(width, height) // 8),
+                (230, 40, 40),
+                -1,
             )
+            noise = rng.normal(0, 2, frame.shape).astype(np.int16)
+            writer.write(np.clip(frame.astype(np.int16) + noise, 0, 255).astype(np.uint8))
     return path
 
 
