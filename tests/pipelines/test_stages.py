@@ -13,7 +13,7 @@ from kedro.pipeline import Pipeline
 from kedro.runner import SequentialRunner
 
 from aura.pipelines import augmentation, features, ingest, scaled_features, scaling
-from aura.pipelines.scaling.nodes import check_autoencoder
+from aura.pipelines.scaling.nodes import check_autoencoder, scale_videos
 from aura.video import probe, write_video
 
 YT = "https://www.youtube.com/watch?v={}"
@@ -172,3 +172,41 @@ def test_processes_backend_matches_serial(corpus: Path, outputs, tmp_path: Path)
 def test_autoencoder_without_weights_fails_fast(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=str(tmp_path / "vae")):
         check_autoencoder({"autoencoder": {"weights_path": str(tmp_path / "vae")}})
+
+
+def test_autoencoder_scaling_node(outputs, tmp_path: Path) -> None:
+    diffusers = pytest.importorskip("diffusers")
+    import torch
+
+    torch.manual_seed(0)
+    diffusers.AutoencoderKL(
+        block_out_channels=(8, 16),
+        down_block_types=("DownEncoderBlock2D",) * 2,
+        up_block_types=("UpDecoderBlock2D",) * 2,
+        latent_channels=4,
+        norm_num_groups=8,
+        layers_per_block=1,
+    ).save_pretrained(tmp_path / "vae")
+    scaling = {
+        "method": "autoencoder",
+        "target_size": 32,
+        "crf": 18,
+        "output_dir": str(tmp_path / "scaled"),
+        "autoencoder": {"weights_path": str(tmp_path / "vae")},
+    }
+    table, videos = scale_videos(
+        outputs["video_index"],
+        outputs["augmented_metadata"],
+        scaling,
+        {"backend": "serial", "progress": False},
+        str(tmp_path / "cache"),
+    )
+    ok = table.filter(pl.col("status") == "ok")
+    assert ok.height == 9 and set(videos) == set(ok["video_id"])
+    letterbox = outputs["scaled_metadata"].filter(pl.col("status") == "ok")
+    for row in ok.iter_rows(named=True):
+        info = probe(row["path"])
+        assert (info.width, info.height) == (32, 32) and info.n_frames == row["n_frames"]
+        assert row["pad_top"] + row["pad_bottom"] + row["content_height"] == 32
+    assert sorted(ok["n_frames"]) == sorted(letterbox["n_frames"])
+    assert table.filter(pl.col("status") == "skipped")["video_id"].to_list() == ["DDDDDDDDDDD"]

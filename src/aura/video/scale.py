@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from aura.video.letterbox import letterbox_geometry
 from aura.video.probe import probe
 from aura.video.sampler import iter_frames
 from aura.video.writer import VideoWriter
+
+#: ``transform(frames, geometry)``: maps letterboxed frames to the frames to write (same size).
+FrameTransform = Callable[[Iterator[np.ndarray], dict[str, int]], Iterable[np.ndarray]]
 
 
 def scale_video(
@@ -19,12 +25,17 @@ def scale_video(
     crf: int = 18,
     codec: str = "h264",
     preset: str = "veryfast",
+    transform: FrameTransform | None = None,
 ) -> dict[str, Any]:
     """Letterbox every frame of ``src`` to ``size`` x ``size`` (aspect kept) and write ``dst``.
 
     Frames stream from decoder to encoder one at a time. The output is constant frame rate at
     the source's average fps. Returns the geometry: the scaled picture size inside the square
     and the padding (top, bottom, left, right), plus frame counts.
+
+    ``transform`` (optional) receives the letterboxed frame iterator and the geometry (the
+    ``content_*`` and ``pad_*`` keys) and yields the frames actually written; see
+    :mod:`aura.video.vae_scale`.
     """
     if size < 16 or size % 2:
         raise ValueError(f"scaling.target_size={size}: must be an even number >= 16")
@@ -33,21 +44,27 @@ def scale_video(
         (info.height, info.width) if info.rotation in (90, 270) else (info.width, info.height)
     )
     new_w, new_h, top, bottom, left, right = letterbox_geometry(width, height, size)
-    fps = info.fps if info.fps and info.fps > 0 else 25.0
-    with VideoWriter(
-        dst, width=size, height=size, fps=fps, codec=codec, crf=crf, preset=preset
-    ) as writer:
-        for frame in iter_frames(src, size=size):
-            writer.write(frame)
-    return {
-        "width": size,
-        "height": size,
+    geometry = {
         "content_width": new_w,
         "content_height": new_h,
         "pad_top": top,
         "pad_bottom": bottom,
         "pad_left": left,
         "pad_right": right,
+    }
+    fps = info.fps if info.fps and info.fps > 0 else 25.0
+    frames: Iterable[np.ndarray] = iter_frames(src, size=size)
+    if transform is not None:
+        frames = transform(iter(frames), dict(geometry))
+    with VideoWriter(
+        dst, width=size, height=size, fps=fps, codec=codec, crf=crf, preset=preset
+    ) as writer:
+        for frame in frames:
+            writer.write(frame)
+    return {
+        "width": size,
+        "height": size,
+        **geometry,
         "source_width": width,
         "source_height": height,
         "fps": fps,

@@ -1,7 +1,13 @@
-"""Scaling nodes: letterbox each video to ``target_size`` and write it as a small MP4."""
+"""Scaling nodes: rescale each video to ``target_size`` and write it as a small MP4.
+
+``method: letterbox`` letterboxes every frame (:func:`aura.video.scale.scale_video`);
+``method: autoencoder`` letterboxes the same way, then re-synthesises each frame with a local
+diffusers VAE (:func:`aura.video.vae_scale.scale_video_vae`).
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -12,43 +18,41 @@ from aura.corpus.videos import stage_inputs
 from aura.executor import Task, atomic_path
 from aura.pipelines.stage import failures, run_video_stage
 from aura.video.scale import scale_video
+from aura.video.vae_scale import check_weights, scale_video_vae
 
 METHODS = ("letterbox", "autoencoder")
 
 
-def check_autoencoder(scaling: Mapping[str, Any]) -> None:
+def check_autoencoder(scaling: Mapping[str, Any]) -> dict[str, str]:
     """Fail fast for ``method: autoencoder``: the VAE weights must be on local disk.
 
-    Raises ``FileNotFoundError`` naming the folder to put them in (no download, no retries);
-    with weights present, raises ``NotImplementedError``: the VAE encoder is not built yet.
+    Raises ``FileNotFoundError`` naming the folder and files to put there (no download, no
+    retries). Returns the resolved folder and a fingerprint of its files for the cache key, so
+    replacing the weights recomputes the scaled videos.
     """
-    folder = Path(
-        str((scaling.get("autoencoder") or {}).get("weights_path") or "data/06_models/vae")
+    folder = (
+        Path(str((scaling.get("autoencoder") or {}).get("weights_path") or "data/06_models/vae"))
+        .expanduser()
+        .resolve()
     )
-    weights = (
-        [p for p in folder.glob("*") if p.suffix in {".safetensors", ".bin", ".pt", ".ckpt"}]
-        if folder.is_dir()
-        else []
+    check_weights(folder)
+    stats = sorted(
+        (p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir() if p.is_file()
     )
-    if not weights:
-        raise FileNotFoundError(
-            f"scaling.method=autoencoder needs a diffusers-format VAE in {folder.resolve()} "
-            "(config.json + diffusion_pytorch_model.safetensors, e.g. from stabilityai/sd-vae-ft-mse, "
-            "downloaded on a machine with network access); set scaling.autoencoder.weights_path to "
-            "use another folder, or scaling.method=letterbox"
-        )
-    raise NotImplementedError(
-        f"scaling.method=autoencoder: weights found in {folder}, but the VAE scaler is not implemented yet"
-    )
+    return {"weights_path": str(folder), "weights_fingerprint": json.dumps(stats)}
 
 
 def scale_one(task: Task, params: Mapping[str, Any]) -> dict[str, Any]:
-    """Executor task: letterbox one video into ``task.args['output']`` atomically."""
+    """Executor task: rescale one video (``params['method']``) into ``task.args['output']``."""
     output = str(task.args["output"])
+    size, crf = int(params["target_size"]), int(params["crf"])
     with atomic_path(output) as tmp:
-        geometry = scale_video(
-            task.path, tmp, size=int(params["target_size"]), crf=int(params["crf"])
-        )
+        if params["method"] == "autoencoder":
+            geometry = scale_video_vae(
+                task.path, tmp, size=size, crf=crf, weights_path=params["weights_path"]
+            )
+        else:
+            geometry = scale_video(task.path, tmp, size=size, crf=crf)
     return {"output": output, **geometry}
 
 
@@ -59,17 +63,17 @@ def scale_videos(
     executor: dict[str, Any],
     cache_dir: str,
 ) -> tuple[pl.DataFrame, dict[str, str]]:
-    """Letterbox originals and variants; return ``scaled_metadata`` and the ``scaled_videos`` index."""
+    """Rescale originals and variants; return ``scaled_metadata`` and the ``scaled_videos`` index."""
     method = str(scaling.get("method", "letterbox"))
     if method not in METHODS:
         raise ValueError(f"scaling.method={method!r}: expected one of {', '.join(METHODS)}")
-    if method == "autoencoder":
-        check_autoencoder(scaling)
+    weights = check_autoencoder(scaling) if method == "autoencoder" else {}
     size = int(scaling.get("target_size", 112))
     if size < 16 or size % 2:
         raise ValueError(f"scaling.target_size={size}: must be an even number >= 16")
     work, skipped = stage_inputs(video_index, augmented_metadata)
     params = {"method": method, "target_size": size, "crf": int(scaling.get("crf", 18))}
+    params.update(weights)  # weights folder + fingerprint are part of the cache key
     table = run_video_stage(
         scale_one,
         work,
