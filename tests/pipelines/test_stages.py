@@ -62,6 +62,8 @@ NAMES = [
     "scaled_videos",
     "features_stage4",
     "features_stage4_matrix",
+    "features_stage2_failures",
+    "features_stage4_failures",
 ]
 
 
@@ -132,6 +134,13 @@ def test_features_tables(outputs) -> None:
     joined = s2.join(s4.select("video_id", *names4), on="video_id", how="inner")
     assert joined.height == 9
     assert set(s2.filter(pl.col("variant") == 0)["label"]) == {"fake", "real"}
+
+
+def test_feature_failures_are_recorded(outputs) -> None:
+    for name in ("features_stage2_failures", "features_stage4_failures"):
+        failed = outputs[name]
+        assert failed["video_id"].to_list() == ["DDDDDDDDDDD"], name
+        assert failed["status"].to_list() == ["skipped"] and "not_video" in failed["error"][0]
 
 
 def test_scaled_videos_keep_aspect(outputs) -> None:
@@ -210,3 +219,38 @@ def test_autoencoder_scaling_node(outputs, tmp_path: Path) -> None:
         assert row["pad_top"] + row["pad_bottom"] + row["content_height"] == 32
     assert sorted(ok["n_frames"]) == sorted(letterbox["n_frames"])
     assert table.filter(pl.col("status") == "skipped")["video_id"].to_list() == ["DDDDDDDDDDD"]
+
+
+def test_a_corpus_with_no_usable_video(tmp_path: Path) -> None:
+    """Every stage reports the unusable inputs instead of crashing on an empty work list."""
+    from aura.pipelines.augmentation.nodes import augment_videos
+    from aura.pipelines.features.nodes import extract_stage2, extract_stage4
+    from aura.pipelines.scaling.nodes import scale_videos
+
+    index = pl.DataFrame(
+        {
+            "video_id": ["a"],
+            "path": ["/nope.mp4"],
+            "status": ["missing_file"],
+            "error": ["no file"],
+            "label": ["real"],
+            "target": [0],
+            "cascade_id": ["c"],
+            "group_id": ["c"],
+        }
+    )
+    executor, cache = {"backend": "serial", "progress": False}, str(tmp_path / "cache")
+    augmented, variants = augment_videos(
+        index, {"output_dir": str(tmp_path / "a")}, executor, cache
+    )
+    assert variants == {} and augmented["status"].to_list() == ["skipped"]
+    scaled, videos = scale_videos(
+        index, augmented, {"output_dir": str(tmp_path / "s")}, executor, cache
+    )
+    assert videos == {} and scaled["status"].to_list() == ["skipped"]
+    for table, (matrix, names), failed in (
+        extract_stage2(index, augmented, {"num_frames": 4}, executor, cache),
+        extract_stage4(scaled, {"num_frames": 4}, executor, cache),
+    ):
+        assert table.height == 0 and matrix.shape == (0, len(names)) and len(names) > 40
+        assert failed["video_id"].to_list() == ["a"] and "missing_file" in failed["error"][0]

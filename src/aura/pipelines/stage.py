@@ -67,7 +67,12 @@ def run_video_stage(
             )
             for i, res in zip(lost, redo, strict=True):
                 results[i] = res
+    if not results:  # nothing usable upstream: an empty table with the stage's own columns
+        cols = ["status", "error"] + (["output"] if out is not None else [])
+        return work.with_columns(pl.lit(None, pl.String).alias(c) for c in cols)
     table = pl.DataFrame(results, infer_schema_length=None).rename({"key": "video_id"})
+    if "error" not in table.columns:  # no task failed: keep the column so outputs have one schema
+        table = table.with_columns(pl.lit(None, pl.String).alias("error"))
     return work.join(table, on="video_id", how="left", maintain_order="left")
 
 

@@ -82,12 +82,11 @@ def augment_videos(
         output_dir=augmentation["output_dir"],
         arg_columns=("source_video_id", "variant"),
     )
-    if "output" not in table.columns:
-        table = table.with_columns(
-            pl.lit(None, pl.String).alias("output"),
-            pl.lit(None, pl.String).alias("ops"),
-            pl.lit(None, pl.Int64).alias("seed"),
-        )
+    # Every variant failed or there was none: the columns fn would have filled are still due.
+    missing = {"ops": pl.String, "seed": pl.Int64}
+    table = table.with_columns(
+        pl.lit(None, t).alias(c) for c, t in missing.items() if c not in table.columns
+    )
     table = table.rename({"video_id": "variant_id", "path": "source_path", "output": "path"})
     skipped = failures(skipped, "augmentation").rename({"video_id": "source_video_id"})
     metadata = pl.concat([table, skipped], how="diagonal_relaxed")

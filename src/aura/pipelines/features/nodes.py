@@ -12,7 +12,7 @@ import polars as pl
 from aura.corpus.videos import ID_COLUMNS, stage_inputs
 from aura.executor import Task
 from aura.features import FEATURES, extract_features, to_matrix, to_table
-from aura.pipelines.stage import run_video_stage
+from aura.pipelines.stage import failures, run_video_stage
 
 log = logging.getLogger(__name__)
 
@@ -28,13 +28,15 @@ def features_one(task: Task, params: Mapping[str, Any]) -> dict[str, Any]:
 
 def _feature_table(
     work: pl.DataFrame,
+    skipped: pl.DataFrame,
     params: dict[str, Any],
     *,
     stage: str,
     prefix: str,
     executor: dict[str, Any],
     cache_dir: str,
-):
+) -> tuple[pl.DataFrame, tuple[np.ndarray, list[str]], pl.DataFrame]:
+    """Features of ``work`` → (table, matrix, failures); failures hold ``skipped`` inputs too."""
     num_frames = int(params.get("num_frames", 16))
     if num_frames < 1:
         raise ValueError(f"{stage}.num_frames={num_frames}: must be >= 1")
@@ -64,7 +66,14 @@ def _feature_table(
         len(FEATURES),
         failed.height,
     )
-    return features, to_matrix(features)
+    failures = pl.concat(
+        [
+            skipped.select("video_id", "status", "error"),
+            failed.select("video_id", "status", "error"),
+        ],
+        how="vertical_relaxed",
+    )
+    return features, to_matrix(features), failures
 
 
 def extract_stage2(
@@ -73,11 +82,12 @@ def extract_stage2(
     features: dict[str, Any],
     executor: dict[str, Any],
     cache_dir: str,
-) -> tuple[pl.DataFrame, tuple[np.ndarray, list[str]]]:
-    """Stage 2 → ``features_stage2`` (ids + features + imputation flags) and its matrix."""
-    work, _ = stage_inputs(video_index, augmented_metadata)
+) -> tuple[pl.DataFrame, tuple[np.ndarray, list[str]], pl.DataFrame]:
+    """Stage 2 → ``features_stage2`` (ids + features + imputation flags), its matrix, failures."""
+    work, skipped = stage_inputs(video_index, augmented_metadata)
     return _feature_table(
         work,
+        failures(skipped, "features"),
         features,
         stage="features",
         prefix=str(features.get("prefix", "")),
@@ -91,15 +101,17 @@ def extract_stage4(
     scaled_features: dict[str, Any],
     executor: dict[str, Any],
     cache_dir: str,
-) -> tuple[pl.DataFrame, tuple[np.ndarray, list[str]]]:
-    """Stage 4 → ``features_stage4``: the same features on scaled videos, columns prefixed."""
+) -> tuple[pl.DataFrame, tuple[np.ndarray, list[str]], pl.DataFrame]:
+    """Stage 4 → ``features_stage4``: the same features on scaled videos, prefixed; + failures."""
     # The letterbox bars are cut off again, so stage-4 features describe only the picture.
-    work = scaled_metadata.filter(pl.col("status") == "ok").select(
-        *ID_COLUMNS, pl.concat_list("pad_top", "pad_bottom", "pad_left", "pad_right").alias("crop")
-    )
+    pads = ["pad_top", "pad_bottom", "pad_left", "pad_right"]
+    ok = scaled_metadata.filter(pl.col("status") == "ok")
+    crop = [pl.concat_list(pads).alias("crop")] if set(pads) <= set(ok.columns) else []
+    work = ok.select(*ID_COLUMNS, *crop)
     prefix = str(scaled_features.get("prefix", "s4_"))
     return _feature_table(
         work,
+        scaled_metadata.filter(pl.col("status") != "ok"),
         scaled_features,
         stage="scaled_features",
         prefix=prefix,

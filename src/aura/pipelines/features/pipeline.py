@@ -20,7 +20,7 @@ def create_pipeline(**kwargs: object) -> Pipeline:
                     "params:executor",
                     "params:cache_dir",
                 ],
-                ["features_stage2", "features_stage2_matrix"],
+                ["features_stage2", "features_stage2_matrix", "features_stage2_failures"],
                 name="extract_features_stage2",
             )
         ],

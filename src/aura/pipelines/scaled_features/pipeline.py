@@ -19,7 +19,7 @@ def create_pipeline(**kwargs: object) -> Pipeline:
                     "params:executor",
                     "params:cache_dir",
                 ],
-                ["features_stage4", "features_stage4_matrix"],
+                ["features_stage4", "features_stage4_matrix", "features_stage4_failures"],
                 name="extract_features_stage4",
             )
         ],
