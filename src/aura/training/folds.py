@@ -1,0 +1,150 @@
+"""Group-aware stratified K-fold assignment → the ``cv_folds`` table.
+
+Folds are drawn over usable *original* videos with scikit-learn's ``StratifiedGroupKFold``:
+stratified by label, grouped by ``group_id`` (cascades merged when they share a video), so a
+cascade never sits on both sides of a split. Augmented variants inherit their source's fold and
+are training-only; validation holds originals only. The table is long: one row per
+(video, fold) with ``role`` ∈ {train, val}; a variant has no row in the fold where its source is
+validation (it must not be trained on there, nor scored).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+import numpy as np
+import polars as pl
+from sklearn.model_selection import StratifiedGroupKFold
+
+log = logging.getLogger(__name__)
+
+FOLD_COLUMNS = [
+    "video_id",
+    "source_video_id",
+    "variant",
+    "cascade_id",
+    "group_id",
+    "label",
+    "target",
+    "fold",
+    "role",
+]
+
+
+class FoldError(ValueError):
+    """The corpus cannot be split into the requested folds (e.g. a fold would miss a class)."""
+
+
+def _assign(groups: np.ndarray, y: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
+    fold = np.full(len(y), -1, dtype=np.int64)
+    splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    for k, (_, val) in enumerate(splitter.split(np.zeros(len(y)), y, groups)):
+        fold[val] = k
+    return fold
+
+
+def _problems(fold: np.ndarray, y: np.ndarray, n_folds: int) -> list[str]:
+    out = []
+    for k in range(n_folds):
+        for side, mask in (("validation", fold == k), ("training", fold != k)):
+            counts = Counter(y[mask].tolist())
+            missing = [name for cls, name in ((0, "real"), (1, "fake")) if counts.get(cls, 0) == 0]
+            if missing:
+                out.append(
+                    f"fold {k} {side} side has no {'/'.join(missing)} video ({dict(counts)} by target)"
+                )
+    return out
+
+
+def make_folds(
+    video_index: pl.DataFrame,
+    augmented_metadata: pl.DataFrame | None = None,
+    *,
+    n_folds: int = 5,
+    seed: int = 0,
+    auto_reduce_folds: bool = False,
+) -> pl.DataFrame:
+    """Assign every usable original to one validation fold; return the long ``cv_folds`` table.
+
+    Raises :class:`FoldError` naming ``training.n_folds`` when a fold would lack a class on
+    either side (or, with ``auto_reduce_folds``, when even 2 folds cannot hold both classes).
+    """
+    if n_folds < 2:
+        raise FoldError(f"training.n_folds={n_folds}: need at least 2 folds")
+    ok = video_index.filter((pl.col("status") == "ok") & pl.col("target").is_not_null())
+    excluded = video_index.height - ok.height
+    if excluded:
+        log.info(
+            "cv_folds: %d index rows excluded (status != ok): %s",
+            excluded,
+            dict(Counter(video_index.filter(pl.col("status") != "ok")["status"].to_list())),
+        )
+    y = ok["target"].to_numpy()
+    groups = ok["group_id"].to_numpy()
+    n_groups = len(set(groups.tolist()))
+    k = n_folds
+    while True:
+        if k > n_groups:
+            problems = [f"only {n_groups} cascade groups for {k} folds"]
+        else:
+            fold = _assign(groups, y, k, seed)
+            problems = _problems(fold, y, k)
+        if not problems:
+            break
+        if not auto_reduce_folds or k == 2:
+            raise FoldError(
+                f"training.n_folds={k} cannot be used on {ok.height} videos in {n_groups} groups: "
+                + "; ".join(problems[:3])
+                + (
+                    " (set training.auto_reduce_folds=true to try fewer folds)"
+                    if not auto_reduce_folds
+                    else ""
+                )
+            )
+        log.warning("cv_folds: %d folds impossible (%s); trying %d", k, problems[0], k - 1)
+        k -= 1
+    originals = ok.select(
+        "video_id",
+        pl.col("video_id").alias("source_video_id"),
+        pl.lit(0, pl.Int64).alias("variant"),
+        "cascade_id",
+        "group_id",
+        "label",
+        pl.col("target").cast(pl.Int8),
+        pl.Series("home", fold),
+    )
+    rows = originals
+    if augmented_metadata is not None and augmented_metadata.height:
+        variants = (
+            augmented_metadata.filter(pl.col("status") == "ok")
+            .select(
+                pl.col("variant_id").alias("video_id"),
+                "source_video_id",
+                pl.col("variant").cast(pl.Int64),
+            )
+            .join(originals.drop("video_id", "variant"), on="source_video_id", how="inner")
+        )
+        rows = pl.concat([originals, variants.select(originals.columns)])
+    folds = pl.DataFrame({"fold": list(range(k))}, schema={"fold": pl.Int64})
+    table = (
+        rows.join(folds, how="cross")
+        .with_columns(
+            pl.when(pl.col("home") == pl.col("fold"))
+            .then(pl.lit("val"))
+            .otherwise(pl.lit("train"))
+            .alias("role")
+        )
+        # variants are training-only: drop them where their source is validation
+        .filter(~((pl.col("variant") > 0) & (pl.col("role") == "val")))
+        .select(FOLD_COLUMNS)
+        .sort("fold", "role", "video_id")
+    )
+    log.info(
+        "cv_folds: %d folds over %d originals (%d groups), %d rows",
+        k,
+        ok.height,
+        n_groups,
+        table.height,
+    )
+    return table

@@ -1,0 +1,129 @@
+"""Fold invariants: stratified, grouped by cascade, variants train-only, clear failures."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from aura.training import FoldError, make_folds
+
+
+def _index(groups: list[tuple[str, str, int]], bad: int = 0) -> pl.DataFrame:
+    """Rows from (group, label, n_videos); ``bad`` extra rows with a failing status."""
+    rows = []
+    for group, label, n in groups:
+        for i in range(n):
+            rows.append(
+                {
+                    "video_id": f"{group}_{i}",
+                    "cascade_id": group,
+                    "group_id": group,
+                    "label": label,
+                    "target": int(label == "fake"),
+                    "status": "ok",
+                }
+            )
+    for i in range(bad):
+        rows.append(
+            {
+                "video_id": f"bad{i}",
+                "cascade_id": "x",
+                "group_id": "x",
+                "label": "fake",
+                "target": 1,
+                "status": "corrupt",
+            }
+        )
+    return pl.DataFrame(rows)
+
+
+def _variants(index: pl.DataFrame, k: int = 2) -> pl.DataFrame:
+    ok = index.filter(pl.col("status") == "ok")
+    return pl.DataFrame(
+        [
+            {"variant_id": f"{v}__v{j}", "source_video_id": v, "variant": j, "status": "ok"}
+            for v in ok["video_id"]
+            for j in range(1, k + 1)
+        ]
+    )
+
+
+def check_invariants(table: pl.DataFrame, index: pl.DataFrame, n_folds: int) -> None:
+    ok = index.filter(pl.col("status") == "ok")
+    originals = table.filter(pl.col("variant") == 0)
+    # every usable original is validated exactly once, failing rows never appear
+    val = originals.filter(pl.col("role") == "val")
+    assert sorted(val["video_id"]) == sorted(ok["video_id"])
+    assert not set(table["video_id"]) & set(index.filter(pl.col("status") != "ok")["video_id"])
+    for k in range(n_folds):
+        part = table.filter(pl.col("fold") == k)
+        train_groups = set(part.filter(pl.col("role") == "train")["group_id"])
+        val_groups = set(part.filter(pl.col("role") == "val")["group_id"])
+        assert not train_groups & val_groups, f"fold {k} leaks a cascade"
+        assert set(part.filter(pl.col("role") == "val")["label"]) == {"real", "fake"}
+        assert set(part.filter(pl.col("role") == "train")["label"]) == {"real", "fake"}
+        assert part.filter((pl.col("variant") > 0) & (pl.col("role") == "val")).height == 0
+        # a variant trains exactly where its source trains
+        src_train = set(
+            part.filter((pl.col("role") == "train") & (pl.col("variant") == 0))["video_id"]
+        )
+        if table.filter(pl.col("variant") > 0).height:
+            assert set(part.filter(pl.col("variant") > 0)["source_video_id"]) == src_train
+
+
+def test_skewed_cascades() -> None:
+    sizes = [
+        ("f0", "fake", 12),
+        ("f1", "fake", 1),
+        ("f2", "fake", 5),
+        ("f3", "fake", 2),
+        ("f4", "fake", 3),
+        ("r0", "real", 9),
+        ("r1", "real", 1),
+        ("r2", "real", 4),
+        ("r3", "real", 2),
+        ("r4", "real", 6),
+    ]
+    index = _index(sizes, bad=3)
+    table = make_folds(index, _variants(index), n_folds=3, seed=1)
+    check_invariants(table, index, 3)
+    assert table["fold"].n_unique() == 3
+    assert make_folds(index, _variants(index), n_folds=3, seed=1).equals(table)
+
+
+def test_one_class_fold_fails_clearly() -> None:
+    index = _index([("f0", "fake", 3), ("f1", "fake", 2), ("f2", "fake", 2), ("r0", "real", 4)])
+    with pytest.raises(FoldError, match=r"training.n_folds=3 .*no real video"):
+        make_folds(index, n_folds=3)
+    table = make_folds(
+        _index([("f0", "fake", 3), ("f1", "fake", 2), ("r0", "real", 4), ("r1", "real", 1)]),
+        n_folds=3,
+        auto_reduce_folds=True,
+    )
+    assert table["fold"].n_unique() == 2
+    with pytest.raises(FoldError, match="only 2 cascade groups for 5 folds"):
+        make_folds(_index([("f0", "fake", 3), ("r0", "real", 4)]), n_folds=5)
+
+
+def test_demo_corpus_folds(demo_index: pl.DataFrame) -> None:
+    table = make_folds(demo_index, n_folds=4, seed=0)
+    check_invariants(table, demo_index, 4)
+    sizes = table.filter(pl.col("role") == "val").group_by("fold").len()["len"].to_numpy()
+    largest_group = (
+        demo_index.filter(pl.col("status") == "ok").group_by("group_id").len()["len"].max()
+    )
+    assert np.ptp(sizes) <= largest_group  # balanced up to one cascade
+
+
+@pytest.fixture(scope="module")
+def demo_index(tmp_path_factory: pytest.TempPathFactory) -> pl.DataFrame:
+    from aura.pipelines.ingest.nodes import build_video_index, materialise_corpus, read_annotations
+
+    corpus = {
+        "kind": "demo",
+        "root": str(tmp_path_factory.mktemp("demo")),
+        "demo": {"n_cascades": 8, "reposts_per_cascade": 1},
+    }
+    spec = materialise_corpus(corpus)
+    return build_video_index(read_annotations(spec, corpus), {"progress": False})
