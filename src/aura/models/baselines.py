@@ -1,0 +1,115 @@
+"""Feature baselines: scikit-learn pipelines over the joined stage-2 + stage-4 features.
+
+Each baseline is ``impute → arcsinh → standardise → model``; the arcsinh tames the heavy tails of
+raw energies (it is monotone and defined for negatives). The fitted object keeps the exact
+feature-name list, and prediction selects columns *by name*, so inference can never misalign.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.svm import LinearSVC
+
+from aura.features.table import feature_columns
+
+BASELINES = ("logistic_regression", "svm")
+_KNOWN = {
+    "logistic_regression": {"C", "class_weight", "max_iter"},
+    "svm": {"C", "class_weight", "max_iter", "calibration_folds"},
+}
+
+
+def build_baseline(
+    name: str, params: Mapping[str, Any] | None = None, *, seed: int = 0
+) -> Pipeline:
+    """An unfitted pipeline for ``name``; unknown names or keys raise ``ValueError`` naming them."""
+    if name not in BASELINES:
+        raise ValueError(
+            f"training.models: unknown baseline {name!r}, expected one of {', '.join(BASELINES)}"
+        )
+    params = dict(params or {})
+    if unknown := sorted(set(params) - _KNOWN[name]):
+        raise ValueError(
+            f"training.{name}.{unknown[0]} is not a setting (known: {', '.join(sorted(_KNOWN[name]))})"
+        )
+    c = float(params.get("C", 1.0))
+    weight = params.get("class_weight", "balanced")
+    max_iter = int(params.get("max_iter", 5000))
+    if name == "logistic_regression":
+        model: Any = LogisticRegression(
+            C=c, class_weight=weight, max_iter=max_iter, random_state=seed
+        )
+    else:
+        svc = LinearSVC(C=c, class_weight=weight, max_iter=max_iter, random_state=seed)
+        model = CalibratedClassifierCV(
+            svc, method="sigmoid", cv=int(params.get("calibration_folds", 3))
+        )
+    return Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="median")),
+            ("arcsinh", FunctionTransformer(np.arcsinh, feature_names_out="one-to-one")),
+            ("scale", StandardScaler()),
+            ("model", model),
+        ]
+    )
+
+
+@dataclass
+class FittedBaseline:
+    """A fitted pipeline plus the ordered feature names it was trained on."""
+
+    name: str
+    pipeline: Pipeline
+    feature_names: list[str]
+
+    def matrix(self, table: pl.DataFrame) -> np.ndarray:
+        """The model's columns of ``table``, in training order; missing columns raise by name."""
+        if missing := [c for c in self.feature_names if c not in table.columns]:
+            raise ValueError(f"{self.name}: features missing from the input table: {missing[:5]}")
+        return table.select(self.feature_names).to_numpy().astype(np.float64)
+
+    def predict_proba(self, table: pl.DataFrame) -> np.ndarray:
+        """Probability of fake (label 1) for each row of ``table``."""
+        return self.pipeline.predict_proba(self.matrix(table))[:, 1]
+
+
+def join_features(stage2: pl.DataFrame, stage4: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Stage-2 table joined with the stage-4 feature columns on ``video_id`` (inner join)."""
+    if stage4 is None:
+        return stage2
+    return stage2.join(
+        stage4.select("video_id", *feature_columns(stage4)), on="video_id", how="inner"
+    )
+
+
+def fit_baseline(
+    name: str,
+    features: pl.DataFrame,
+    train_ids: Sequence[str],
+    params: Mapping[str, Any] | None = None,
+    *,
+    seed: int = 0,
+) -> FittedBaseline:
+    """Fit ``name`` on the rows of ``features`` whose ``video_id`` is in ``train_ids``."""
+    train = features.filter(pl.col("video_id").is_in(list(train_ids)))
+    if train.height < len(set(train_ids)):
+        raise ValueError(
+            f"{name}: {len(set(train_ids)) - train.height} training videos have no features"
+        )
+    y = train["target"].to_numpy()
+    if len(set(y.tolist())) < 2:
+        raise ValueError(f"{name}: training rows hold a single class; cannot fit")
+    names = feature_columns(features)
+    model = FittedBaseline(name, build_baseline(name, params, seed=seed), names)
+    model.pipeline.fit(model.matrix(train), y)
+    return model
