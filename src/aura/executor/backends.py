@@ -95,14 +95,20 @@ def run_processes(
                 pool = ProcessPoolExecutor(
                     n, _mp_context(), initializer=init_worker, initargs=(threads,)
                 )
-            if suspects:
-                if not inflight:
-                    item = suspects.popleft()
+            source = suspects if suspects else queue
+            limit = 1 if suspects else n
+            while source and len(inflight) < limit:
+                item = source.popleft()
+                try:
                     inflight[pool.submit(execute, fn, item.task, params)] = item
-            else:
-                while queue and len(inflight) < n:
-                    item = queue.popleft()
-                    inflight[pool.submit(execute, fn, item.task, params)] = item
+                except BrokenProcessPool:
+                    # A worker died since the last wait; its in-flight futures will say so.
+                    source.appendleft(item)
+                    break
+            if not inflight:  # broken with nothing left to report it: start a fresh pool
+                pool.shutdown(wait=True)
+                pool = None
+                continue
             done, _ = wait(inflight, return_when=FIRST_COMPLETED)
             if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
                 wait(inflight)  # every other in-flight future is about to fail the same way
