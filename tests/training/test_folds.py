@@ -22,6 +22,8 @@ def _index(groups: list[tuple[str, str, int]], bad: int = 0) -> pl.DataFrame:
                     "label": label,
                     "target": int(label == "fake"),
                     "status": "ok",
+                    "error": None,
+                    "path": f"/videos/{group}_{i}.mp4",
                 }
             )
     for i in range(bad):
@@ -33,19 +35,29 @@ def _index(groups: list[tuple[str, str, int]], bad: int = 0) -> pl.DataFrame:
                 "label": "fake",
                 "target": 1,
                 "status": "corrupt",
+                "error": "broken",
+                "path": f"/videos/bad{i}.mp4",
             }
         )
-    return pl.DataFrame(rows)
+    return pl.DataFrame(rows, schema_overrides={"error": pl.String})
 
 
 def _variants(index: pl.DataFrame, k: int = 2) -> pl.DataFrame:
     ok = index.filter(pl.col("status") == "ok")
     return pl.DataFrame(
         [
-            {"variant_id": f"{v}__v{j}", "source_video_id": v, "variant": j, "status": "ok"}
+            {
+                "variant_id": f"{v}__v{j}",
+                "source_video_id": v,
+                "variant": j,
+                "status": "ok",
+                "error": None,
+                "path": f"/aug/{v}__v{j}.mp4",
+            }
             for v in ok["video_id"]
             for j in range(1, k + 1)
-        ]
+        ],
+        schema_overrides={"error": pl.String},
     )
 
 

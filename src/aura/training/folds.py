@@ -17,6 +17,8 @@ import numpy as np
 import polars as pl
 from sklearn.model_selection import StratifiedGroupKFold
 
+from aura.corpus.videos import stage_inputs
+
 log = logging.getLogger(__name__)
 
 FOLD_COLUMNS = [
@@ -72,7 +74,8 @@ def make_folds(
     """
     if n_folds < 2:
         raise FoldError(f"training.n_folds={n_folds}: need at least 2 folds")
-    ok = video_index.filter((pl.col("status") == "ok") & pl.col("target").is_not_null())
+    work, _ = stage_inputs(video_index, augmented_metadata)
+    ok = work.filter(pl.col("variant") == 0)
     excluded = video_index.height - ok.height
     if excluded:
         log.info(
@@ -104,28 +107,11 @@ def make_folds(
             )
         log.warning("cv_folds: %d folds impossible (%s); trying %d", k, problems[0], k - 1)
         k -= 1
-    originals = ok.select(
-        "video_id",
-        pl.col("video_id").alias("source_video_id"),
-        pl.lit(0, pl.Int64).alias("variant"),
-        "cascade_id",
-        "group_id",
-        "label",
-        pl.col("target").cast(pl.Int8),
-        pl.Series("home", fold),
+    # Variants inherit their source's fold (stage_inputs already joined them to their source).
+    home = pl.DataFrame({"source_video_id": ok["video_id"], "home": fold})
+    rows = work.join(home, on="source_video_id", how="inner").with_columns(
+        pl.col("target").cast(pl.Int8)
     )
-    rows = originals
-    if augmented_metadata is not None and augmented_metadata.height:
-        variants = (
-            augmented_metadata.filter(pl.col("status") == "ok")
-            .select(
-                pl.col("variant_id").alias("video_id"),
-                "source_video_id",
-                pl.col("variant").cast(pl.Int64),
-            )
-            .join(originals.drop("video_id", "variant"), on="source_video_id", how="inner")
-        )
-        rows = pl.concat([originals, variants.select(originals.columns)])
     folds = pl.DataFrame({"fold": list(range(k))}, schema={"fold": pl.Int64})
     table = (
         rows.join(folds, how="cross")
