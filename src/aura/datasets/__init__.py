@@ -1,6 +1,8 @@
-"""The few Kedro datasets kedro-datasets lacks: NumPy matrices with column names, video folders."""
+"""The few Kedro datasets kedro-datasets lacks: NumPy matrices with column names, video folders,
+and MLflow artifacts that keep Kedro's run-wide save version."""
 
 from aura.datasets.matrix import MatrixDataset
+from aura.datasets.tracked import VersionedArtifactDataset
 from aura.datasets.video_folder import VideoFolderDataset
 
-__all__ = ["MatrixDataset", "VideoFolderDataset"]
+__all__ = ["MatrixDataset", "VersionedArtifactDataset", "VideoFolderDataset"]
