@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from kedro.pipeline import Pipeline
 
-from aura.pipelines import augmentation, features, ingest, scaled_features, scaling
+from aura.pipelines import (
+    augmentation,
+    evaluation,
+    features,
+    ingest,
+    scaled_features,
+    scaling,
+    training,
+)
 
 #: Stages in run order; ``__default__`` chains them all.
 STAGES = {
@@ -13,6 +21,8 @@ STAGES = {
     "features": features,
     "scaling": scaling,
     "scaled_features": scaled_features,
+    "training": training,
+    "evaluation": evaluation,
 }
 
 

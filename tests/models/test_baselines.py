@@ -50,7 +50,7 @@ def test_joined_stage4_columns_are_used() -> None:
 def test_bad_configs_are_named() -> None:
     with pytest.raises(ValueError, match="unknown baseline 'forest'"):
         build_baseline("forest")
-    with pytest.raises(ValueError, match=r"training.svm.gamma is not a setting"):
+    with pytest.raises(ValueError, match=r"training.model_params.svm.gamma is not a setting"):
         build_baseline("svm", {"gamma": 1})
     one_class = _table(10, 0).filter(pl.col("target") == 1)
     with pytest.raises(ValueError, match="single class"):

@@ -40,7 +40,7 @@ def build_baseline(
     params = dict(params or {})
     if unknown := sorted(set(params) - _KNOWN[name]):
         raise ValueError(
-            f"training.{name}.{unknown[0]} is not a setting (known: {', '.join(sorted(_KNOWN[name]))})"
+            f"training.model_params.{name}.{unknown[0]} is not a setting (known: {', '.join(sorted(_KNOWN[name]))})"
         )
     c = float(params.get("C", 1.0))
     weight = params.get("class_weight", "balanced")

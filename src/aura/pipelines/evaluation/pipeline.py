@@ -1,0 +1,72 @@
+"""Evaluation pipeline: out-of-fold predictions of every grid cell → metrics, plots, report."""
+
+from __future__ import annotations
+
+import warnings
+
+from kedro.pipeline import Pipeline, node, pipeline
+
+from aura.pipelines.evaluation.nodes import (
+    PLOTS,
+    cv_summary,
+    gather,
+    make_plots,
+    platform_metrics,
+    report,
+    run_facts,
+    tracked_metrics,
+)
+from aura.training.grid import Grid, current_grid
+
+
+def create_pipeline(grid: Grid | None = None, **kwargs: object) -> Pipeline:
+    """Reads ``<model>.fold_<k>.predictions`` / ``.metrics`` for every cell of ``grid``."""
+    grid = grid or current_grid()
+    spaces = grid.namespaces()
+    with warnings.catch_warnings():
+        # Kedro warns about dotted dataset names used outside their namespace; reading every
+        # cell's "<model>.fold_<k>.*" outputs here is the point of this pipeline.
+        warnings.filterwarnings("ignore", message="One or more dataset names contain")
+        gathered = [
+            node(
+                gather,
+                [f"{ns}.predictions" for ns in spaces],
+                "cv_predictions",
+                name="gather_predictions",
+            ),
+            node(gather, [f"{ns}.metrics" for ns in spaces], "cv_metrics", name="gather_metrics"),
+        ]
+    return pipeline(
+        [
+            *gathered,
+            node(cv_summary, "cv_metrics", "cv_summary", name="summarise_folds"),
+            node(
+                platform_metrics,
+                ["cv_predictions", "params:evaluation"],
+                "cv_platform_metrics",
+                name="per_platform_metrics",
+            ),
+            node(
+                tracked_metrics,
+                ["cv_metrics", "cv_summary"],
+                "cv_tracked_metrics",
+                name="track_metrics",
+            ),
+            node(
+                make_plots,
+                ["cv_predictions", "cv_summary", "params:evaluation"],
+                [f"{name}_plot" for name in PLOTS],
+                name="plot",
+            ),
+            node(
+                run_facts, ["video_index", "cv_folds", "parameters"], "run_facts", name="run_facts"
+            ),
+            node(
+                report,
+                ["cv_summary", "cv_metrics", "cv_platform_metrics", "run_facts"],
+                ["report_html", "report_md"],
+                name="write_report",
+            ),
+        ],
+        tags="evaluation",
+    )

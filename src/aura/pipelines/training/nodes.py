@@ -1,0 +1,130 @@
+"""Stage 5 nodes: folds, the model-input table, and one grid cell's train → predict → score."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from aura.evaluation import metrics_table
+from aura.models import FittedBaseline, fit_baseline, join_features
+from aura.training import make_folds
+
+log = logging.getLogger(__name__)
+
+PREDICTION_COLUMNS = [
+    "model",
+    "fold",
+    "video_id",
+    "cascade_id",
+    "group_id",
+    "platform",
+    "label",
+    "target",
+    "score",
+]
+
+
+@dataclass(frozen=True)
+class SkippedCell:
+    """Stands in for a model when the cell's fold does not exist (``auto_reduce_folds``)."""
+
+    model: str
+    fold: int
+    reason: str
+
+
+def cv_folds(
+    video_index: pl.DataFrame, augmented_metadata: pl.DataFrame, training: dict[str, Any]
+) -> pl.DataFrame:
+    """The long ``cv_folds`` table (see :func:`aura.training.make_folds`)."""
+    return make_folds(
+        video_index,
+        augmented_metadata,
+        n_folds=int(training["n_folds"]),
+        seed=int(training.get("seed", 0)),
+        auto_reduce_folds=bool(training.get("auto_reduce_folds", False)),
+    )
+
+
+def model_input(
+    features_stage2: pl.DataFrame, features_stage4: pl.DataFrame, folds: pl.DataFrame
+) -> pl.DataFrame:
+    """Stage 2 + stage 4 features of every video in ``cv_folds``, one row per video.
+
+    Videos whose features failed in either stage cannot be used; they are logged with their count.
+    """
+    ids = folds.select("video_id").unique()
+    table = join_features(features_stage2, features_stage4).join(ids, on="video_id", how="semi")
+    if missing := ids.height - table.height:
+        absent = ids.join(table.select("video_id"), on="video_id", how="anti")["video_id"]
+        log.warning(
+            "model_input: %d of %d fold videos have no stage 2 + 4 features and are left out: %s",
+            missing,
+            ids.height,
+            absent.head(10).to_list(),
+        )
+    return table.sort("video_id")
+
+
+def _fold_rows(folds: pl.DataFrame, fold: int, role: str) -> pl.DataFrame:
+    return folds.filter((pl.col("fold") == fold) & (pl.col("role") == role))
+
+
+def train_model(
+    folds: pl.DataFrame,
+    features: pl.DataFrame,
+    model_params: dict[str, Any],
+    seed: int,
+    *,
+    model: str,
+    fold: int,
+) -> FittedBaseline | SkippedCell:
+    """Fit ``model`` on fold ``fold``'s training rows (originals and variants) that have features."""
+    if fold not in set(folds["fold"].to_list()):
+        reason = f"cv_folds has {folds['fold'].n_unique()} folds (reduced by auto_reduce_folds)"
+        log.warning("%s.fold_%d skipped: %s", model, fold, reason)
+        return SkippedCell(model, fold, reason)
+    train_ids = _fold_rows(folds, fold, "train").join(
+        features.select("video_id"), on="video_id", how="semi"
+    )
+    fitted = fit_baseline(
+        model, features, train_ids["video_id"].to_list(), model_params, seed=seed + fold
+    )
+    log.info("%s.fold_%d trained on %d videos", model, fold, train_ids.height)
+    return fitted
+
+
+def predict_fold(
+    fitted: FittedBaseline | SkippedCell,
+    folds: pl.DataFrame,
+    features: pl.DataFrame,
+    video_index: pl.DataFrame,
+    *,
+    model: str,
+    fold: int,
+) -> pl.DataFrame:
+    """Scores (probability of fake) for the fold's validation originals, with their metadata."""
+    val = (
+        _fold_rows(folds, fold, "val")
+        .join(features.select("video_id"), on="video_id", how="semi")
+        .join(video_index.select("video_id", "platform"), on="video_id", how="left")
+    )
+    if isinstance(fitted, SkippedCell):
+        val = val.head(0)
+    # a left join keeps val's row order, so scores line up with val's rows
+    rows = val.select("video_id").join(features, on="video_id", how="left")
+    scores = fitted.predict_proba(rows) if rows.height else []
+    return val.with_columns(
+        pl.lit(model).alias("model"),
+        pl.lit(fold, pl.Int64).alias("fold"),
+        pl.Series("score", scores, pl.Float64),
+        pl.col("target").cast(pl.Int8),
+    ).select(PREDICTION_COLUMNS)
+
+
+def score_fold(predictions: pl.DataFrame, threshold: float) -> pl.DataFrame:
+    """The cell's metrics row (no row when the cell was skipped)."""
+    return metrics_table(predictions, threshold=threshold)

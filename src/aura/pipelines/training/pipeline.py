@@ -1,0 +1,98 @@
+"""Training pipeline (stage 5): folds, then one namespaced modular pipeline per (model, fold).
+
+The grid comes from the resolved ``training`` parameters (see :mod:`aura.training.grid`); change
+``training.models`` / ``training.n_folds`` in ``conf/<env>/parameters_training.yml`` or with
+``--params``. Run one cell with ``kedro run --pipelines=training --namespaces=svm.fold_0``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from kedro.pipeline import Pipeline, node, pipeline
+
+from aura.pipelines.training.nodes import (
+    cv_folds,
+    model_input,
+    predict_fold,
+    score_fold,
+    train_model,
+)
+from aura.training.grid import Grid, current_grid, namespace
+
+#: Datasets every cell reads from the top level (not namespaced).
+SHARED_INPUTS = {"cv_folds", "model_input_table", "video_index"}
+
+
+def _bind(fn: Callable[..., Any], **fixed: Any) -> Callable[..., Any]:
+    """``fn`` with keyword arguments fixed, keeping its name, docstring and type hints.
+
+    (A ``functools.partial`` has no name, so Kedro's logs and parameter validation warn.)
+    """
+    sig = inspect.signature(fn)
+
+    @wraps(fn)
+    def bound(*args: Any) -> Any:
+        return fn(*args, **fixed)
+
+    bound.__signature__ = sig.replace(  # type: ignore[attr-defined]
+        parameters=[p for p in sig.parameters.values() if p.name not in fixed]
+    )
+    return bound
+
+
+def create_cell(model: str, fold: int) -> Pipeline:
+    """``<model>.fold_<k>``: train → predict → score, outputs ``<ns>.model``, ``.predictions``, ``.metrics``."""
+    cell = pipeline(
+        [
+            node(
+                _bind(train_model, model=model, fold=fold),
+                ["cv_folds", "model_input_table", "params:model_params", "params:seed"],
+                "model",
+                name="train",
+            ),
+            node(
+                _bind(predict_fold, model=model, fold=fold),
+                ["model", "cv_folds", "model_input_table", "video_index"],
+                "predictions",
+                name="predict",
+            ),
+            node(score_fold, ["predictions", "params:threshold"], "metrics", name="score"),
+        ]
+    )
+    return pipeline(
+        cell,
+        namespace=namespace(model, fold),
+        inputs=SHARED_INPUTS,
+        parameters={
+            "params:model_params": f"params:training.model_params.{model}",
+            "params:seed": "params:training.seed",
+            "params:threshold": "params:evaluation.threshold",
+        },
+    )
+
+
+def create_pipeline(grid: Grid | None = None, **kwargs: object) -> Pipeline:
+    """``cv_folds`` and ``model_input_table``, then every cell of ``grid`` (default: the current one)."""
+    grid = grid or current_grid()
+    shared = pipeline(
+        [
+            node(
+                cv_folds,
+                ["video_index", "augmented_metadata", "params:training"],
+                "cv_folds",
+                name="make_cv_folds",
+            ),
+            node(
+                model_input,
+                ["features_stage2", "features_stage4", "cv_folds"],
+                "model_input_table",
+                name="build_model_input",
+            ),
+        ]
+    )
+    cells = [create_cell(m, k) for m, k in grid.cells()]
+    return pipeline(sum(cells, shared), tags="training")
