@@ -140,18 +140,88 @@ def test_stage_outputs_are_versioned(demo_project: Path) -> None:
     )
 
 
+def _latest_csv(dataset_dir: Path) -> pl.DataFrame:
+    return pl.read_csv(latest_version(dataset_dir))
+
+
+def test_demo_run_ends_with_the_report(demo_project: Path) -> None:
+    reporting = demo_project / "data" / "08_reporting"
+    summary = _latest_csv(reporting / "cv_summary.csv")
+    assert sorted(summary["model"]) == ["logistic_regression", "svm"]
+    assert (summary["n_folds"] == 5).all()
+    # the demo corpus is learnable from the handcrafted features (numbers in the README)
+    assert (summary["roc_auc_mean"] >= 0.75).all(), summary
+    metrics = _latest_csv(reporting / "cv_metrics.csv")
+    assert metrics.columns[:3] == ["model", "fold", "roc_auc"] and metrics.height == 10
+    html = (reporting / "report.html").read_text()
+    for name in (
+        "roc_curves",
+        "pr_curves",
+        "reliability",
+        "confusion_matrices",
+        "model_comparison",
+    ):
+        png = reporting / f"{name}.png"
+        assert png.read_bytes()[:4] == b"\x89PNG" and f'src="{name}.png"' in html
+    assert "Config hash" in html and "logistic_regression" in html
+    folds = pl.read_ipc(latest_version(demo_project / "data" / "05_model_input" / "cv_folds.arrow"))
+    val = folds.filter(pl.col("role") == "val")
+    assert (val["variant"] == 0).all() and val["video_id"].is_unique().all()
+
+
+def test_demo_run_is_tracked_in_mlflow(demo_project: Path) -> None:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{demo_project / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("aura")
+    runs = client.search_runs([exp.experiment_id], order_by=["attributes.start_time DESC"])
+    run = next(r for r in runs if r.data.tags.get("mlflow.runName") == "__default__")
+    assert run.info.status == "FINISHED"
+    assert len(run.data.tags["config_hash"]) == 12 and run.data.tags["git_commit"]
+    assert run.data.params["training.n_folds"] == "5"
+    assert 0.0 <= run.data.metrics["cv.svm.roc_auc_mean"] <= 1.0
+    assert len(client.get_metric_history(run.info.run_id, "cv.svm.roc_auc")) == 5
+    paths = {
+        a.path
+        for folder in ("report", "plots", "tables", "models/svm/fold_0")
+        for a in client.list_artifacts(run.info.run_id, folder)
+    }
+    assert {"report/report.html", "plots/roc_curves.png", "tables/cv_summary.csv"} <= paths
+    assert "models/svm/fold_0/model.pkl" in paths
+    assert Path(exp.artifact_location.removeprefix("file://")).parent == demo_project
+
+
+def test_one_namespaced_cell_runs_alone(demo_project: Path) -> None:
+    models = demo_project / "data" / "06_models"
+    before = {
+        p: len(list((models / p / "model.pkl").iterdir())) for p in ("svm/fold_0", "svm/fold_1")
+    }
+    out = kedro(demo_project, "run", "--pipelines=training", "--namespaces=svm.fold_0")
+    log = out.stdout + out.stderr
+    assert "Completed 3 out of 3 tasks" in log
+    assert len(list((models / "svm/fold_0/model.pkl").iterdir())) == before["svm/fold_0"] + 1
+    assert len(list((models / "svm/fold_1/model.pkl").iterdir())) == before["svm/fold_1"]
+
+
 def test_fvc_params_from_the_cli(demo_project: Path, tmp_path: Path) -> None:
-    """`--params corpus.kind=fvc,corpus.root=DIR` ingests any FVC-layout folder."""
+    """`--params corpus.kind=fvc,corpus.root=DIR` runs the whole job, grid included, on any
+    FVC-layout folder; `training.n_folds` from the command line reshapes the fan-out."""
     root = tmp_path / "fvc"
     demo = demo_project / "data" / "01_raw" / "demo"
     shutil.copytree(demo / "videos", root / "videos")
     shutil.copy(demo / "FVC.csv", root / "FVC.csv")
-    kedro(
-        demo_project, "run", "--pipelines=ingest", "--params", f"corpus.kind=fvc,corpus.root={root}"
+    out = kedro(
+        demo_project, "run", "--params", f"corpus.kind=fvc,corpus.root={root},training.n_folds=3"
     )
     index = pl.read_ipc(latest_version(demo_project / "data" / "03_primary" / "video_index.arrow"))
     assert index.height == len((root / "FVC.csv").read_text().splitlines()) - 1
     assert index["path"].str.starts_with(str(root)).all()
+    metrics = _latest_csv(demo_project / "data" / "08_reporting" / "cv_metrics.csv")
+    assert sorted(set(metrics["fold"])) == [0, 1, 2]
+    assert metrics.height == 6  # 2 models × 3 folds
+    assert "svm.fold_3" not in out.stdout + out.stderr
+    report = (demo_project / "data" / "08_reporting" / "report.md").read_text()
+    assert f"fvc ({root})" in report
 
 
 def test_notebook_runs_headless(demo_project: Path) -> None:
@@ -205,6 +275,10 @@ def test_kedro_viz_serves_the_pipelines(demo_project: Path, tmp_path: Path) -> N
         assert {p["id"] for p in graph["pipelines"]} >= {"__default__", "ingest"}
         names = {n["name"] for n in graph["nodes"]}
         assert {"build_video_index", "video_index"} <= {n.split(".")[-1] for n in names} | names
+        # the CV fan-out is shown as collapsible namespaces: one per model, one per cell
+        assert {"svm", "svm.fold_0", "logistic_regression.fold_4"} <= set(
+            graph["modular_pipelines"]
+        )
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
