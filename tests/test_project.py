@@ -196,9 +196,20 @@ def test_one_namespaced_cell_runs_alone(demo_project: Path) -> None:
     before = {
         p: len(list((models / p / "model.pkl").iterdir())) for p in ("svm/fold_0", "svm/fold_1")
     }
-    out = kedro(demo_project, "run", "--pipelines=training", "--namespaces=svm.fold_0")
+    # conf/local overrides the tracking URI (a team server; here another SQLite file)
+    local = demo_project / "conf" / "local" / "mlflow.yml"
+    local.write_text("server:\n  mlflow_tracking_uri: sqlite:///team.db\n")
+    try:
+        out = kedro(demo_project, "run", "--pipelines=training", "--namespaces=svm.fold_0")
+    finally:
+        local.unlink()
     log = out.stdout + out.stderr
     assert "Completed 3 out of 3 tasks" in log
+    from mlflow import MlflowClient
+
+    team = MlflowClient(tracking_uri=f"sqlite:///{demo_project / 'team.db'}")
+    (run,) = team.search_runs([team.get_experiment_by_name("aura").experiment_id])
+    assert run.data.tags["kedro_command"].endswith("--pipeline=training")
     assert len(list((models / "svm/fold_0/model.pkl").iterdir())) == before["svm/fold_0"] + 1
     assert len(list((models / "svm/fold_1/model.pkl").iterdir())) == before["svm/fold_1"]
 
