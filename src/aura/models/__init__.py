@@ -1,4 +1,4 @@
-"""Models: scikit-learn feature baselines now; the deep video model registry comes next."""
+"""Models: scikit-learn feature baselines and the deep video model registry (``create_model``)."""
 
 from aura.models.baselines import (
     BASELINES,
@@ -7,5 +7,35 @@ from aura.models.baselines import (
     fit_baseline,
     join_features,
 )
+from aura.models.registry import (
+    UnknownSettingError,
+    VideoClassifier,
+    create_model,
+    list_models,
+    model_defaults,
+    register_model,
+)
+from aura.models.weights import (
+    PretrainedWeightsWarning,
+    WeightsNotFoundError,
+    describe_pretrained,
+    parse_pretrained,
+)
 
-__all__ = ["BASELINES", "FittedBaseline", "build_baseline", "fit_baseline", "join_features"]
+__all__ = [
+    "BASELINES",
+    "FittedBaseline",
+    "PretrainedWeightsWarning",
+    "UnknownSettingError",
+    "VideoClassifier",
+    "WeightsNotFoundError",
+    "build_baseline",
+    "create_model",
+    "describe_pretrained",
+    "fit_baseline",
+    "join_features",
+    "list_models",
+    "model_defaults",
+    "parse_pretrained",
+    "register_model",
+]

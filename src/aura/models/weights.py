@@ -1,0 +1,241 @@
+"""Pretrained backbone weights: find them on disk, download only when the host answers, or fail fast.
+
+``pretrained`` is ``True`` (weights required), ``"auto"`` (use them when available, else warn and
+train from scratch) or ``False`` (never look). Lookup order: ``weights_path``, the library's own
+cache (``torch.hub.get_dir()/checkpoints`` for torchvision and pytorchvideo files, the Hugging Face
+hub cache for timm), then a download, tried only after a 2 s socket probe of the host succeeds.
+Offline, the answer comes in well under a second: no library retry loop is ever entered.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import socket
+import threading
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+import torch
+from torch import nn
+
+log = logging.getLogger(__name__)
+
+Pretrained = bool | Literal["auto"]
+
+#: Attribute that every model built by the registry carries.
+STATUS_ATTR = "pretrained_status"
+PROBE_TIMEOUT_S = 2.0
+HF_HOST = "huggingface.co"
+HF_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+class WeightsNotFoundError(FileNotFoundError):
+    """Pretrained weights were required but are neither on disk nor downloadable."""
+
+
+class PretrainedWeightsWarning(UserWarning):
+    """``pretrained="auto"`` found no weights; the model trains from scratch."""
+
+
+def parse_pretrained(value: object) -> Pretrained:
+    """``True``/``False``/``"auto"`` from a bool or a config string ("true", "false", "auto")."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("auto", "true", "false"):
+        word = value.strip().lower()
+        return "auto" if word == "auto" else word == "true"
+    raise ValueError(f"pretrained must be true, false or 'auto', got {value!r}")
+
+
+def network_reachable(host: str, port: int = 443, timeout: float = PROBE_TIMEOUT_S) -> bool:
+    """Whether a TCP connection to ``host`` (or the HTTPS proxy, if one is set) opens in time.
+
+    Runs in a daemon thread so that a hanging DNS lookup cannot stall the caller past ``timeout``.
+    """
+    proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
+    if proxy:
+        parsed = urlparse(proxy if "://" in proxy else f"http://{proxy}")
+        host, port = parsed.hostname or host, parsed.port or 80
+    result: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                result.append(True)
+        except OSError:
+            result.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout + 0.1)
+    return bool(result and result[0])
+
+
+def hub_checkpoint_dir() -> Path:
+    """Folder where torchvision / pytorchvideo (``torch.hub``) keep downloaded checkpoints."""
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def hf_cache_dir() -> Path:
+    """The Hugging Face hub cache folder, read from the environment now (not at import time)."""
+    if cache := os.environ.get("HF_HUB_CACHE"):
+        return Path(cache)
+    if home := os.environ.get("HF_HOME"):
+        return Path(home) / "hub"
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "huggingface" / "hub"
+
+
+def set_status(model: nn.Module, status: str) -> nn.Module:
+    """Record how the backbone was initialised on ``model`` (see :func:`describe_pretrained`)."""
+    object.__setattr__(model, STATUS_ATTR, status)
+    return model
+
+
+def describe_pretrained(model: nn.Module) -> str:
+    """ "off", "loaded <path>", "downloaded <file>" or "scratch: <reason>" for a registry model."""
+    status = getattr(model, STATUS_ATTR, None)
+    if not isinstance(status, str):
+        raise AttributeError(f"{type(model).__name__} was not built by aura.models.create_model")
+    return status
+
+
+def _explicit_path(model: str, weights_path: str | os.PathLike[str]) -> Path:
+    path = Path(weights_path).expanduser()
+    if not path.is_file():
+        raise WeightsNotFoundError(f"{model}: weights_path {str(path)!r} does not exist")
+    return path
+
+
+def no_weights(model: str, pretrained: Pretrained, reason: str, hint: str = "") -> str:
+    """Raise (``True``) or warn loudly and return a ``scratch: ...`` status (``"auto"``)."""
+    message = f"{model}: no pretrained weights: {reason}.{(' ' + hint) if hint else ''}"
+    if pretrained is True:
+        raise WeightsNotFoundError(message)
+    warning = f"{message} pretrained='auto': TRAINING {model} FROM SCRATCH."
+    log.warning(warning)
+    warnings.warn(warning, PretrainedWeightsWarning, stacklevel=3)
+    return f"scratch: {reason}"
+
+
+@dataclass(frozen=True)
+class Located:
+    """Where the weights are (``path`` None: none to load) and the status to record."""
+
+    path: Path | None
+    status: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def locate_hub_file(
+    model: str, pretrained: Pretrained, weights_path: str | None, file_name: str, url: str
+) -> Located:
+    """Find (or download) a torch.hub checkpoint such as torchvision's ``r3d_18-b3b3357e.pth``."""
+    if pretrained is False:
+        return Located(None, "off")
+    if weights_path:
+        path = _explicit_path(model, weights_path)
+        return Located(path, f"loaded {path}")
+    folder = hub_checkpoint_dir()
+    cached = folder / file_name
+    if cached.is_file():
+        return Located(cached, f"loaded {cached}")
+    host = urlparse(url).hostname or ""
+    if network_reachable(host):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            log.info("%s: downloading %s to %s", model, url, cached)
+            torch.hub.download_url_to_file(url, str(cached), progress=False)
+            return Located(cached, f"downloaded {file_name}")
+        except Exception as err:  # any download failure means "not available"
+            reason = f"{file_name} is not in {folder} and downloading {url} failed ({err})"
+    else:
+        reason = f"{file_name} is not in {folder} and {host} is unreachable"
+    hint = f"Download {url} and put it in {folder}/ (or set weights_path)."
+    return Located(None, no_weights(model, pretrained, reason, hint))
+
+
+def _hf_cached(hub_id: str, cache: Path) -> Path | None:
+    from huggingface_hub import try_to_load_from_cache
+
+    for name in HF_FILES:
+        found = try_to_load_from_cache(hub_id, name, cache_dir=cache)
+        if isinstance(found, str) and Path(found).is_file():
+            return Path(found)
+    return None
+
+
+def locate_timm(model: str, pretrained: Pretrained, weights_path: str | None, name: str) -> Located:
+    """Find timm weights; ``extra`` holds the ``timm.create_model`` pretrained arguments."""
+    if pretrained is False:
+        return Located(None, "off", {"pretrained": False})
+    if weights_path:
+        path = _explicit_path(model, weights_path)
+        overlay = {"file": str(path), "custom_load": path.suffix == ".npz"}
+        return Located(path, f"loaded {path}", {"pretrained": True, "overlay": overlay})
+    from timm.models import get_pretrained_cfg
+
+    cfg = get_pretrained_cfg(name)
+    hub_id = getattr(cfg, "hf_hub_id", None)
+    if not hub_id:
+        return Located(None, no_weights(model, pretrained, f"timm publishes none for {name}"))
+    cache = hf_cache_dir()
+    if found := _hf_cached(hub_id, cache):
+        overlay = {"file": str(found), "custom_load": False}
+        return Located(found, f"loaded {found}", {"pretrained": True, "overlay": overlay})
+    offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+    if not offline and network_reachable(HF_HOST):
+        return Located(None, f"downloaded {hub_id}", {"pretrained": True, "download": True})
+    os.environ["HF_HUB_OFFLINE"] = "1"  # no hub retry loop anywhere later in this process
+    why = "HF_HUB_OFFLINE=1" if offline else f"{HF_HOST} is unreachable"
+    url = f"https://huggingface.co/{hub_id}/resolve/main/{HF_FILES[0]}"
+    reason = f"{HF_FILES[0]} of {hub_id} is not in the Hugging Face cache {cache} and {why}"
+    hint = (
+        f"Download {url} and set weights_path to it, or fill {cache}/ with "
+        f"`hf download {hub_id} {HF_FILES[0]}` (run with the same HF_HOME)."
+    )
+    return Located(None, no_weights(model, pretrained, reason, hint), {"pretrained": False})
+
+
+def load_checkpoint(path: Path) -> dict[str, torch.Tensor]:
+    """A state dict from ``path``: a plain one, or wrapped as model_state/state_dict/model."""
+    try:
+        obj: Any = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        # pytorchvideo's .pyth files pickle extra training state; torch.hub loads them this way too
+        log.info("%s holds more than tensors; loading it with weights_only=False", path)
+        obj = torch.load(path, map_location="cpu", weights_only=False)
+    for key in ("model_state", "state_dict", "model"):
+        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
+            obj = obj[key]
+            break
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise ValueError(f"{path} does not hold a state dict of tensors")
+    return obj
+
+
+def load_backbone(
+    model: str, module: nn.Module, state: dict[str, torch.Tensor], skip: tuple[str, ...] = ()
+) -> None:
+    """Load ``state`` (minus keys starting with ``skip``) into ``module``: every key must fit."""
+    kept = {k: v for k, v in state.items() if not k.startswith(skip)}
+    own = module.state_dict()
+    missing = sorted(
+        k
+        for k in set(own) - set(kept)
+        if not k.startswith(skip) and not k.endswith("num_batches_tracked")
+    )
+    unexpected = sorted(set(kept) - set(own))
+    wrong = sorted(k for k in set(own) & set(kept) if own[k].shape != kept[k].shape)
+    if missing or unexpected or wrong:
+        raise ValueError(
+            f"{model}: the pretrained weights do not fit this configuration "
+            f"(missing {missing[:5]}, unexpected {unexpected[:5]}, wrong shape {wrong[:5]}); "
+            "use the default architecture settings or pretrained=false"
+        )
+    module.load_state_dict(kept, strict=not skip)
