@@ -1,0 +1,160 @@
+"""Clip-level data for video models: items, a frame-sampling dataset and class-balanced batches.
+
+Training clips get fresh TSN-style temporal jitter every epoch (one random frame per equal
+segment), seeded by ``(seed, epoch, item index)`` so a run reproduces; validation clips use the
+fixed centre-of-segment indices of :func:`aura.video.sample_indices`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from aura.video import VideoDecodeError, sample_frames, sample_indices
+
+#: Kinetics-style normalisation: ``(x / 255 - MEAN) / STD`` on every channel.
+MEAN = 0.45
+STD = 0.225
+CLASS_NAMES = {0: "real", 1: "fake"}
+
+
+@dataclass(frozen=True)
+class ClipItem:
+    """One video to sample clips from; ``target`` is 0 (real) or 1 (fake)."""
+
+    video_id: str
+    path: str | Path
+    target: int
+    n_frames: int
+
+
+def jitter_indices(n_frames: int, num_frames: int, rng: np.random.Generator) -> np.ndarray:
+    """TSN sampling: one random index per equal segment, ``floor((i + u_i) * n / T)``.
+
+    Sorted; with fewer frames than segments (``n < T``) indices repeat.
+    """
+    if n_frames < 1 or num_frames < 1:
+        raise ValueError(f"need n_frames >= 1 and num_frames >= 1, got {n_frames}, {num_frames}")
+    u = rng.random(num_frames)
+    idx = np.floor((np.arange(num_frames) + u) * n_frames / num_frames).astype(np.int64)
+    return np.minimum(idx, n_frames - 1)
+
+
+def to_tensor(frames: np.ndarray) -> torch.Tensor:
+    """(T, H, W, 3) uint8 RGB -> normalised float32 (3, T, H, W)."""
+    x = torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2).float()
+    return ((x / 255.0 - MEAN) / STD).contiguous()
+
+
+class ClipDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
+    """Items -> ``(clip (3, T, H, W) float32, target float32 scalar)``.
+
+    ``train`` draws jittered indices per epoch (see :meth:`set_epoch`); otherwise indices are
+    the fixed uniform ones. ``size`` letterboxes frames to ``size`` x ``size``.
+    """
+
+    def __init__(
+        self,
+        items: Sequence[ClipItem],
+        num_frames: int,
+        train: bool,
+        seed: int = 0,
+        size: int | None = None,
+    ) -> None:
+        if num_frames < 1:
+            raise ValueError(f"num_frames must be >= 1, got {num_frames}")
+        self.items = list(items)
+        self.num_frames = num_frames
+        self.train = train
+        self.seed = seed
+        self.size = size
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose jitter training clips use."""
+        self.epoch = int(epoch)
+
+    @property
+    def targets(self) -> list[int]:
+        return [int(it.target) for it in self.items]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def frame_indices(self, index: int) -> np.ndarray:
+        """Frame indices item ``index`` is sampled at in the current epoch."""
+        n = self.items[index].n_frames
+        if not self.train:
+            return sample_indices(n, self.num_frames)
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        return jitter_indices(n, self.num_frames, rng)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        item = self.items[index]
+        idx = self.frame_indices(index)
+        try:
+            clip = sample_frames(item.path, self.num_frames, size=self.size, indices=idx)
+        except VideoDecodeError as e:
+            raise VideoDecodeError(item.path, e.reason, f"video {item.video_id}: {e.detail}") from e
+        except ValueError as e:  # e.g. a stale n_frames: indices past the end of the file
+            raise VideoDecodeError(item.path, "frames", f"video {item.video_id}: {e}") from e
+        return to_tensor(clip.frames), torch.tensor(float(item.target), dtype=torch.float32)
+
+
+class BalancedBatchSampler(Sampler[list[int]]):
+    """Batches of ``batch_size // 2`` real and ``batch_size // 2`` fake indices.
+
+    Each epoch (see :meth:`set_epoch`) both classes are reshuffled; the minority class is
+    oversampled (whole reshuffled passes, cycled) to match the majority, so an epoch has
+    ``ceil(2 * max_class_count / batch_size)`` batches and sees every item at least once.
+    """
+
+    def __init__(self, targets: Sequence[int], batch_size: int, seed: int = 0) -> None:
+        if isinstance(batch_size, bool) or batch_size < 2 or batch_size % 2:
+            raise ValueError(f"batch_size must be an even integer >= 2, got {batch_size!r}")
+        t = np.asarray([int(x) for x in targets], dtype=np.int64)
+        if bad := sorted(set(t.tolist()) - {0, 1}):
+            raise ValueError(f"targets must be 0 (real) or 1 (fake), got {bad}")
+        self.by_class = [np.flatnonzero(t == c) for c in (0, 1)]
+        if missing := [CLASS_NAMES[c] for c in (0, 1) if len(self.by_class[c]) == 0]:
+            raise ValueError(f"balanced batches need both classes; no {missing[0]} item in targets")
+        self.batch_size = batch_size
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return math.ceil(2 * max(len(c) for c in self.by_class) / self.batch_size)
+
+    def _stream(self, members: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+        passes = math.ceil(count / len(members))
+        return np.concatenate([rng.permutation(members) for _ in range(passes)])[:count]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        rng = np.random.default_rng([self.seed, self.epoch])
+        half = self.batch_size // 2
+        count = len(self) * half
+        real, fake = (self._stream(m, count, rng) for m in self.by_class)
+        for b in range(len(self)):
+            batch = np.concatenate(
+                [real[b * half : (b + 1) * half], fake[b * half : (b + 1) * half]]
+            )
+            yield rng.permutation(batch).tolist()
+
+
+def class_pos_weight(targets: Sequence[int]) -> float:
+    """``n_real / n_fake``: the BCE ``pos_weight`` that weighs classes by inverse frequency."""
+    t = [int(x) for x in targets]
+    n_fake, n_real = t.count(1), t.count(0)
+    if n_fake == 0 or n_real == 0:
+        missing = "fake" if n_fake == 0 else "real"
+        raise ValueError(f"class_pos_weight needs both classes; no {missing} item in targets")
+    return n_real / n_fake

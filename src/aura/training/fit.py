@@ -1,0 +1,341 @@
+"""Fit one clip model on one fold with Lightning: config, resume, OOM back-off, prediction.
+
+:func:`fit_clip_model` builds a :class:`~lightning.Trainer` (mixed precision, gradient
+accumulation, early stopping and checkpointing on ``val_auc``), resumes from
+``checkpoint_dir/last.ckpt`` when a killed run left one, halves the batch on CUDA out-of-memory,
+and returns the best checkpoint's weights as a plain CPU state dict.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import logging
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from torch import nn
+from torch.utils.data import DataLoader
+
+from aura.training.clips import ClipDataset, ClipItem, class_pos_weight
+from aura.training.lightning import (
+    ClipClassifier,
+    ClipDataModule,
+    EpochHistory,
+    resolve_precision,
+)
+
+log = logging.getLogger(__name__)
+
+CLASS_WEIGHTING = ("none", "inverse_frequency")
+LAST = "last"  # checkpoint_dir/last.ckpt: the latest epoch, resumed from
+#: Lightning warnings that say nothing for this loop (workers are a config choice; tiny folds;
+#: Lightning 2.6 calling a pytree API that torch 2.14 deprecates).
+_QUIET = (
+    r".*isinstance\(treespec, LeafSpec\)` is deprecated.*",
+    r".*does not have many workers.*",
+    r".*number of training batches .* is smaller than the logging interval.*",
+    r".*`ModelCheckpoint\(monitor=.*\)` could not find the monitored key.*",
+)
+_RESUME_QUIET = (r"Checkpoint directory .* exists and is not empty",)
+_INT_MIN = {
+    "num_frames": 1,
+    "batch_size": 1,
+    "max_epochs": 1,
+    "early_stopping_patience": 0,
+    "num_workers": 0,
+    "seed": 0,
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """``training.trainer`` settings of the clip-model loop."""
+
+    num_frames: int = 8
+    clip_size: int | None = None  # letterbox frames to this size (None: the videos' own size)
+    batch_size: int = 8
+    effective_batch_size: int | None = None  # None: = batch_size (no accumulation)
+    max_epochs: int = 3
+    lr: float = 1e-4
+    weight_decay: float = 1e-4
+    warmup_epochs: float = 1
+    precision: str | int = "auto"
+    early_stopping_patience: int = 3
+    balanced_batches: bool = True
+    class_weighting: str = "none"
+    seed: int = 0
+    num_workers: int = 0
+    accelerator: str = "auto"
+    # True: strict torch determinism - on CUDA it raises for ops with no deterministic kernel
+    # (e.g. the backward of adaptive pooling to sizes > 1); "warn": warn there instead.
+    deterministic: bool | str = True
+    progress_bar: bool = False
+
+    def __post_init__(self) -> None:
+        def bad(key: str, why: str) -> ValueError:
+            return ValueError(f"training.trainer.{key} {why}, got {getattr(self, key)!r}")
+
+        for key, low in _INT_MIN.items():
+            if not _is_int(getattr(self, key)) or getattr(self, key) < low:
+                raise bad(key, f"must be an integer >= {low}")
+        if self.clip_size is not None and (not _is_int(self.clip_size) or self.clip_size < 8):
+            raise bad("clip_size", "must be null or an integer >= 8")
+        for key, low in (("lr", 1e-30), ("weight_decay", 0.0), ("warmup_epochs", 0.0)):
+            value = getattr(self, key)
+            if not isinstance(value, int | float) or isinstance(value, bool) or value < low:
+                raise bad(key, "must be a number " + ("> 0" if key == "lr" else ">= 0"))
+        if self.balanced_batches and self.batch_size % 2:
+            raise bad("batch_size", "must be even with balanced_batches (half real, half fake)")
+        eff = self.effective_batch_size
+        if eff is not None and (not _is_int(eff) or eff < self.batch_size or eff % self.batch_size):
+            raise bad("effective_batch_size", f"must be a multiple of batch_size {self.batch_size}")
+        if self.class_weighting not in CLASS_WEIGHTING:
+            raise bad("class_weighting", f"must be one of {CLASS_WEIGHTING}")
+        if self.deterministic not in (True, False, "warn"):
+            raise bad("deterministic", "must be true, false or 'warn'")
+
+    @classmethod
+    def from_dict(cls, params: Mapping[str, Any] | None) -> TrainConfig:
+        """Build from ``training.trainer`` parameters; an unknown key raises ``ValueError``."""
+        params = dict(params or {})
+        known = {f.name for f in dataclasses.fields(cls)}
+        if unknown := sorted(set(params) - known):
+            raise ValueError(
+                f"training.trainer.{unknown[0]} is not a trainer setting; known: {sorted(known)}"
+            )
+        return cls(**params)
+
+    @property
+    def accumulate_grad_batches(self) -> int:
+        return (self.effective_batch_size or self.batch_size) // self.batch_size
+
+
+def _is_int(x: object) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+@dataclass
+class FitResult:
+    """What one fit produced; ``state_dict`` is the best checkpoint's model weights on CPU."""
+
+    state_dict: dict[str, torch.Tensor]
+    config: dict[str, Any]
+    batch_size: int
+    accumulate_grad_batches: int
+    precision: str | int
+    epochs_run: int
+    best_val_auc: float | None
+    stopped_early: bool
+    resumed_from: str | None
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_checkpoint: str | None = None
+
+
+def _model_weights(ckpt_path: str | Path) -> dict[str, torch.Tensor]:
+    """The wrapped model's weights from a :class:`ClipClassifier` checkpoint, on CPU."""
+    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    prefix = "model."
+    return {
+        k[len(prefix) :]: v.detach().cpu().clone()
+        for k, v in ckpt["state_dict"].items()
+        if k.startswith(prefix)
+    }
+
+
+def _train_modes(model: nn.Module) -> dict[str, bool]:
+    return {name: m.training for name, m in model.named_modules()}
+
+
+def _set_train_modes(model: nn.Module, modes: dict[str, bool]) -> None:
+    """Per-module train/eval flags back as recorded (a frozen BatchNorm stays in eval)."""
+    for name, m in model.named_modules():
+        m.training = modes.get(name, m.training)
+
+
+def _smaller_batch(batch_size: int, balanced: bool) -> int | None:
+    """Half the batch (even and >= 2 for balanced batches); None when it cannot shrink."""
+    floor = 2 if balanced else 1
+    half = batch_size // 2
+    if balanced:
+        half -= half % 2
+    return max(half, floor) if batch_size > floor else None
+
+
+def fit_clip_model(
+    model: nn.Module,
+    train: Sequence[ClipItem],
+    val: Sequence[ClipItem],
+    cfg: TrainConfig,
+    checkpoint_dir: Path,
+    *,
+    callbacks: Sequence[Callback] = (),
+) -> FitResult:
+    """Train ``model`` on ``train``, select on ``val``; leaves the best weights in ``model``.
+
+    On ``torch.cuda.OutOfMemoryError`` the batch is halved and accumulation raised to keep the
+    effective batch, and the fit retried (from ``model``'s initial weights, or ``last.ckpt``);
+    at the smallest batch the error is re-raised. ``callbacks`` are added to the Trainer.
+    """
+    if not train or not val:
+        raise ValueError(
+            f"fit_clip_model needs training and validation clips, got {len(train)}, {len(val)}"
+        )
+    checkpoint_dir = Path(checkpoint_dir)
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    initial = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+    # A failed try can leave modules in eval mode (OOM during validation): restore them too.
+    modes = _train_modes(model)
+    batch, accumulate = cfg.batch_size, cfg.accumulate_grad_batches
+    effective = batch * accumulate
+    while True:
+        try:
+            return _fit_once(model, train, val, cfg, checkpoint_dir, batch, accumulate, callbacks)
+        except torch.cuda.OutOfMemoryError as e:
+            smaller = _smaller_batch(batch, cfg.balanced_batches)
+            if smaller is None:
+                raise
+            log.warning("out of memory at batch_size %d (%s); retrying with %d", batch, e, smaller)
+        # Outside the except block the error's traceback, and the tensors it holds, are gone.
+        batch, accumulate = smaller, math.ceil(effective / smaller)
+        model.load_state_dict(initial)
+        _set_train_modes(model, modes)
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
+def _fit_once(
+    model: nn.Module,
+    train: Sequence[ClipItem],
+    val: Sequence[ClipItem],
+    cfg: TrainConfig,
+    checkpoint_dir: Path,
+    batch_size: int,
+    accumulate: int,
+    callbacks: Sequence[Callback],
+) -> FitResult:
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    precision = resolve_precision(cfg.precision, cfg.accelerator)
+    pos_weight = None
+    if cfg.class_weighting == "inverse_frequency":
+        pos_weight = class_pos_weight([it.target for it in train])
+    module = ClipClassifier(
+        model,
+        lr=cfg.lr,
+        weight_decay=cfg.weight_decay,
+        warmup_epochs=cfg.warmup_epochs,
+        pos_weight=pos_weight,
+    )
+    data = ClipDataModule(
+        train,
+        val,
+        num_frames=cfg.num_frames,
+        batch_size=batch_size,
+        balanced_batches=cfg.balanced_batches,
+        num_workers=cfg.num_workers,
+        seed=cfg.seed,
+        size=cfg.clip_size,
+    )
+    # AUC needs both classes in validation; otherwise select on the validation loss.
+    by_auc = len({int(it.target) for it in val}) == 2
+    monitor, mode = ("val_auc", "max") if by_auc else ("val_loss", "min")
+    best = ModelCheckpoint(
+        dirpath=checkpoint_dir,
+        filename="best-{epoch:02d}",
+        monitor=monitor,
+        mode=mode,
+        save_top_k=1,
+        save_on_train_epoch_end=True,  # after EpochHistory logged the epoch: history is saved
+    )
+    # `last.ckpt` every epoch, for resuming. Not `save_last=True`: since Lightning 2.6 that only
+    # writes last.ckpt in epochs where the monitored metric improved.
+    latest = ModelCheckpoint(
+        dirpath=checkpoint_dir,
+        filename=LAST,
+        monitor=None,
+        save_top_k=1,
+        save_on_train_epoch_end=True,
+        enable_version_counter=False,
+    )
+    stop = EarlyStopping(monitor=monitor, mode=mode, patience=cfg.early_stopping_patience)
+    state = EpochHistory()
+    last = checkpoint_dir / f"{LAST}.ckpt"
+    resumed_from = str(last) if last.is_file() else None
+    quiet = _QUIET + (_RESUME_QUIET if resumed_from else ())
+    # Trainer(deterministic=...) switches torch's global flag; put it back afterwards.
+    flags = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    try:
+        trainer = L.Trainer(
+            accelerator=cfg.accelerator,
+            devices=1,
+            precision=precision,
+            max_epochs=cfg.max_epochs,
+            accumulate_grad_batches=accumulate,
+            deterministic=cfg.deterministic,
+            callbacks=[state, stop, best, latest, *callbacks],
+            logger=False,
+            enable_model_summary=False,
+            enable_progress_bar=cfg.progress_bar,
+            reload_dataloaders_every_n_epochs=1,  # ClipDataModule sets the epoch's jitter there
+            default_root_dir=checkpoint_dir,
+        )
+        with warnings.catch_warnings():
+            for pattern in quiet:
+                warnings.filterwarnings("ignore", message=pattern)
+            trainer.fit(module, datamodule=data, ckpt_path=resumed_from)
+    finally:
+        torch.use_deterministic_algorithms(flags, warn_only=warn_only)
+    best_path = best.best_model_path or (str(last) if last.is_file() else None)
+    weights = (
+        _model_weights(best_path)
+        if best_path
+        else {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    )
+    model.load_state_dict(weights)
+    score = best.best_model_score
+    return FitResult(
+        state_dict=weights,
+        config=dataclasses.asdict(cfg),
+        batch_size=batch_size,
+        accumulate_grad_batches=accumulate,
+        precision=precision,
+        epochs_run=int(trainer.current_epoch),
+        best_val_auc=float(score) if by_auc and score is not None else None,
+        stopped_early=stop.stopped_epoch > 0,
+        resumed_from=resumed_from,
+        history=list(state.history),
+        best_checkpoint=best_path,
+    )
+
+
+@torch.no_grad()
+def predict_clips(
+    model: nn.Module,
+    items: Sequence[ClipItem],
+    num_frames: int,
+    batch_size: int = 8,
+    *,
+    size: int | None = None,
+) -> np.ndarray:
+    """Sigmoid probabilities for ``items`` (in order) from fixed uniform clips, in eval mode."""
+    if not items:
+        return np.zeros(0, dtype=np.float32)
+    device = next(iter(model.parameters()), torch.empty(0)).device
+    loader = DataLoader(ClipDataset(items, num_frames, train=False, size=size), batch_size)
+    modes = _train_modes(model)
+    model.eval()
+    try:
+        out = [torch.sigmoid(model(x.to(device)).reshape(len(x)).float()).cpu() for x, _ in loader]
+    finally:
+        _set_train_modes(model, modes)
+    return torch.cat(out).numpy()
