@@ -9,7 +9,7 @@ from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
 from kedro.framework.project import pipelines
 from kedro.io import DataCatalog
-from kedro.pipeline import Pipeline
+from kedro.pipeline import Node, Pipeline
 
 from aura.tracking import config_hash, git_commit
 from aura.training.grid import grid_from_params, set_grid
@@ -35,7 +35,9 @@ class GridHooks:
 
 
 class TrackingHooks:
-    """Tag the MLflow run kedro-mlflow opened with the git commit and the config hash."""
+    """Tag the MLflow run kedro-mlflow opened with the git commit and the config hash, and record
+    what each deep-model fit did (pretrained weights or scratch, batch size used, epochs) as
+    params ``<model>.fold_<k>.<key>``."""
 
     def __init__(self) -> None:
         self._project_path: str | None = None
@@ -56,3 +58,13 @@ class TrackingHooks:
         params = catalog.load("parameters")
         commit = git_commit(self._project_path or run_params.get("project_path") or ".")
         mlflow.set_tags({"config_hash": config_hash(params), "git_commit": commit or "unknown"})
+
+    @hook_impl
+    def after_node_run(self, node: Node, outputs: dict[str, Any]) -> None:
+        import mlflow
+
+        if mlflow.active_run() is None or not node.namespace:
+            return
+        for value in outputs.values():
+            if isinstance(value, dict) and isinstance(value.get("fit"), dict):
+                mlflow.log_params({f"{node.namespace}.{k}": v for k, v in value["fit"].items()})

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 import pytest
+import torch
 from kedro.io import DataCatalog
 from kedro.runner import SequentialRunner
 from matplotlib.figure import Figure
@@ -16,6 +18,7 @@ from aura.evaluation import METRICS
 from aura.features import FEATURES
 from aura.pipelines import evaluation, training
 from aura.pipelines.training.nodes import SkippedCell
+from aura.pipelines.training.pipeline import create_cell
 from aura.tracking import config_hash
 from aura.training.grid import DEFAULT_GRID, Grid, grid_from_params
 from tests.pipelines.test_stages import KeptDataset
@@ -245,3 +248,95 @@ def test_default_grid_matches_base_config() -> None:
 
     loader = OmegaConfigLoader(str(REPO / "conf"), base_env="base", default_run_env="base")
     assert grid_from_params(loader["parameters"]["training"]) == DEFAULT_GRID
+
+
+def _clip_corpus(root: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """8 one-video cascades (4 real, 4 fake: brighter) as an index + scaled metadata."""
+    from fractions import Fraction
+
+    from aura.video import write_video
+
+    rng = np.random.default_rng(0)
+    index, scaled = [], []
+    for c in range(8):
+        label = "fake" if c % 2 else "real"
+        path = root / f"v{c}.mp4"
+        base = 150 if label == "fake" else 60
+        frames = [
+            np.clip(base + rng.normal(0, 20, (64, 64, 3)), 0, 255).astype(np.uint8)
+            for _ in range(12)
+        ]
+        write_video(path, frames, fps=Fraction(25))
+        row = {
+            "video_id": f"v{c}",
+            "cascade_id": f"c{c}",
+            "group_id": f"c{c}",
+            "label": label,
+            "target": int(label == "fake"),
+            "status": "ok",
+            "error": None,
+            "path": str(path),
+            "platform": "youtube",
+        }
+        index.append(row)
+        scaled.append({"video_id": f"v{c}", "path": str(path), "n_frames": 12, "status": "ok"})
+    return (
+        pl.DataFrame(index, schema_overrides={"error": pl.String}),
+        pl.DataFrame(scaled),
+    )
+
+
+def test_deep_cell_trains_predicts_and_resumes(tmp_path: Path) -> None:
+    from aura.datasets import TorchModelDataset
+    from aura.training import make_folds
+
+    index, scaled = _clip_corpus(tmp_path)
+    folds = make_folds(index, None, n_folds=2, seed=0)
+    params = {
+        "training.model_params.naive_cnn": {"width": 8, "pretrained": False},
+        "training.trainer": {
+            "num_frames": 4,
+            "batch_size": 4,
+            "max_epochs": 2,
+            "precision": "32-true",
+            "lr": 1e-2,
+        },
+        "training.seed": 0,
+        "training.checkpoint_dir": str(tmp_path / "ckpt"),
+        "evaluation.threshold": 0.5,
+    }
+
+    def run() -> dict[str, Any]:
+        pipe = create_cell("naive_cnn", 0)
+        catalog = DataCatalog({n: KeptDataset() for n in pipe.datasets()})
+        for name, value in {
+            "video_index": index,
+            "cv_folds": folds,
+            "scaled_metadata": scaled,
+        }.items():
+            catalog[name].save(value)
+        for key, value in params.items():
+            catalog[f"params:{key}"].save(value)
+        SequentialRunner().run(pipe, catalog)
+        return {
+            n: catalog[n].load()
+            for n in pipe.outputs() | {"naive_cnn.fold_0.model", "naive_cnn.fold_0.predictions"}
+        }
+
+    out = run()
+    trained, pred = out["naive_cnn.fold_0.model"], out["naive_cnn.fold_0.predictions"]
+    assert trained["fit"]["epochs_run"] == 2 and trained["fit"]["pretrained_status"] == "off"
+    assert trained["config"]["net"] == {"width": 8}
+    val = folds.filter((pl.col("fold") == 0) & (pl.col("role") == "val"))
+    assert sorted(pred["video_id"]) == sorted(val["video_id"])
+    assert pred["score"].is_between(0, 1).all()
+    assert out["naive_cnn.fold_0.metrics"]["n_val"][0] == val.height
+    # the catalog's dataset round-trips it with torch.load(weights_only=True)
+    ds = TorchModelDataset(filepath=str(tmp_path / "m.pt"))
+    ds.save(trained)
+    assert set(ds.load()["state_dict"]) == set(trained["state_dict"])
+    # same config and clips: the finished checkpoint is reused, nothing is retrained
+    again = run()["naive_cnn.fold_0.model"]
+    assert again["fit"]["resumed_from"] and again["fit"]["epochs_run"] == 2
+    for key, tensor in trained["state_dict"].items():
+        assert torch.equal(tensor, again["state_dict"][key]), key

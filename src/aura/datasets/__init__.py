@@ -1,8 +1,14 @@
 """The few Kedro datasets kedro-datasets lacks: NumPy matrices with column names, video folders,
-and MLflow artifacts that keep Kedro's run-wide save version."""
+trained torch models (weights-only), and MLflow artifacts that keep Kedro's run-wide save version."""
 
 from aura.datasets.matrix import MatrixDataset
+from aura.datasets.torch_model import TorchModelDataset
 from aura.datasets.tracked import VersionedArtifactDataset
 from aura.datasets.video_folder import VideoFolderDataset
 
-__all__ = ["MatrixDataset", "VersionedArtifactDataset", "VideoFolderDataset"]
+__all__ = [
+    "MatrixDataset",
+    "TorchModelDataset",
+    "VersionedArtifactDataset",
+    "VideoFolderDataset",
+]

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aura.models import BASELINES
+from aura.models import BASELINES, list_models
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,24 @@ def namespace(model: str, fold: int) -> str:
 
 
 def known_models() -> tuple[str, ...]:
-    """Model names ``training.models`` may list."""
-    return BASELINES
+    """Model names ``training.models`` may list: the feature baselines and the deep registry."""
+    return (*BASELINES, *list_models())
 
 
-DEFAULT_GRID = Grid(models=("logistic_regression", "svm"), n_folds=5)
+#: conf/base's grid (a test keeps them equal), for pipelines built without a Kedro session.
+DEFAULT_GRID = Grid(
+    models=(
+        "logistic_regression",
+        "svm",
+        "naive_cnn",
+        "r3d18_inception",
+        "vit_gru",
+        "vit_transformer",
+        "x3d",
+        "slowfast",
+    ),
+    n_folds=5,
+)
 _current: Grid | None = None
 
 

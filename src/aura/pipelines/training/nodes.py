@@ -69,7 +69,7 @@ def model_input(
     return table.sort("video_id")
 
 
-def _fold_rows(folds: pl.DataFrame, fold: int, role: str) -> pl.DataFrame:
+def fold_rows(folds: pl.DataFrame, fold: int, role: str) -> pl.DataFrame:
     return folds.filter((pl.col("fold") == fold) & (pl.col("role") == role))
 
 
@@ -87,7 +87,7 @@ def train_model(
         reason = f"cv_folds has {folds['fold'].n_unique()} folds (reduced by auto_reduce_folds)"
         log.warning("%s.fold_%d skipped: %s", model, fold, reason)
         return SkippedCell(model, fold, reason)
-    train_ids = _fold_rows(folds, fold, "train").join(
+    train_ids = fold_rows(folds, fold, "train").join(
         features.select("video_id"), on="video_id", how="semi"
     )
     fitted = fit_baseline(
@@ -108,7 +108,7 @@ def predict_fold(
 ) -> pl.DataFrame:
     """Scores (probability of fake) for the fold's validation originals, with their metadata."""
     val = (
-        _fold_rows(folds, fold, "val")
+        fold_rows(folds, fold, "val")
         .join(features.select("video_id"), on="video_id", how="semi")
         .join(video_index.select("video_id", "platform"), on="video_id", how="left")
     )

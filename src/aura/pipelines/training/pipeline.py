@@ -12,8 +12,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from kedro.pipeline import Pipeline, node, pipeline
+from kedro.pipeline import Node, Pipeline, node, pipeline
 
+from aura.models import BASELINES
+from aura.pipelines.training.deep import predict_clip_cell, train_clip_cell
 from aura.pipelines.training.nodes import (
     cv_folds,
     model_input,
@@ -23,8 +25,10 @@ from aura.pipelines.training.nodes import (
 )
 from aura.training.grid import Grid, current_grid, namespace
 
-#: Datasets every cell reads from the top level (not namespaced).
-SHARED_INPUTS = {"cv_folds", "model_input_table", "video_index"}
+#: Top-level (not namespaced) datasets a cell reads: baselines use the features, deep models
+#: the scaled videos.
+BASELINE_INPUTS = {"cv_folds", "model_input_table", "video_index"}
+CLIP_INPUTS = {"cv_folds", "scaled_metadata", "video_index"}
 
 
 def _bind(fn: Callable[..., Any], **fixed: Any) -> Callable[..., Any]:
@@ -44,34 +48,70 @@ def _bind(fn: Callable[..., Any], **fixed: Any) -> Callable[..., Any]:
     return bound
 
 
+def _baseline_nodes(model: str, fold: int) -> list[Node]:
+    return [
+        node(
+            _bind(train_model, model=model, fold=fold),
+            ["cv_folds", "model_input_table", "params:model_params", "params:seed"],
+            "model",
+            name="train",
+        ),
+        node(
+            _bind(predict_fold, model=model, fold=fold),
+            ["model", "cv_folds", "model_input_table", "video_index"],
+            "predictions",
+            name="predict",
+        ),
+    ]
+
+
+def _clip_nodes(model: str, fold: int) -> list[Node]:
+    return [
+        node(
+            _bind(train_clip_cell, model=model, fold=fold),
+            [
+                "cv_folds",
+                "scaled_metadata",
+                "params:model_params",
+                "params:trainer",
+                "params:seed",
+                "params:checkpoint_dir",
+            ],
+            "model",
+            name="train",
+        ),
+        node(
+            _bind(predict_clip_cell, model=model, fold=fold),
+            ["model", "cv_folds", "scaled_metadata", "video_index"],
+            "predictions",
+            name="predict",
+        ),
+    ]
+
+
 def create_cell(model: str, fold: int) -> Pipeline:
-    """``<model>.fold_<k>``: train → predict → score, outputs ``<ns>.model``, ``.predictions``, ``.metrics``."""
+    """``<model>.fold_<k>``: train → predict → score, outputs ``<ns>.model``, ``.predictions``,
+    ``.metrics``. Feature baselines read ``model_input_table``; deep models the scaled videos."""
+    deep = model not in BASELINES
     cell = pipeline(
         [
-            node(
-                _bind(train_model, model=model, fold=fold),
-                ["cv_folds", "model_input_table", "params:model_params", "params:seed"],
-                "model",
-                name="train",
-            ),
-            node(
-                _bind(predict_fold, model=model, fold=fold),
-                ["model", "cv_folds", "model_input_table", "video_index"],
-                "predictions",
-                name="predict",
-            ),
+            *(_clip_nodes(model, fold) if deep else _baseline_nodes(model, fold)),
             node(score_fold, ["predictions", "params:threshold"], "metrics", name="score"),
         ]
     )
+    parameters = {
+        "params:model_params": f"params:training.model_params.{model}",
+        "params:seed": "params:training.seed",
+        "params:threshold": "params:evaluation.threshold",
+    }
+    if deep:
+        parameters["params:trainer"] = "params:training.trainer"
+        parameters["params:checkpoint_dir"] = "params:training.checkpoint_dir"
     return pipeline(
         cell,
         namespace=namespace(model, fold),
-        inputs=SHARED_INPUTS,
-        parameters={
-            "params:model_params": f"params:training.model_params.{model}",
-            "params:seed": "params:training.seed",
-            "params:threshold": "params:evaluation.threshold",
-        },
+        inputs=CLIP_INPUTS if deep else BASELINE_INPUTS,
+        parameters=parameters,
     )
 
 

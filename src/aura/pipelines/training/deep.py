@@ -1,0 +1,168 @@
+"""Stage 5 nodes for the deep video models: one grid cell's train → predict on scaled videos.
+
+Heavy lifting lives in :mod:`aura.models` (architectures, weights) and :mod:`aura.training`
+(Lightning loop); these nodes pick the fold's clips and turn results into plain data.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from aura.models import create_model, describe_pretrained
+from aura.pipelines.training.nodes import PREDICTION_COLUMNS, fold_rows
+from aura.tracking import config_hash
+from aura.training import ClipItem, TrainConfig, fit_clip_model, predict_clips
+
+log = logging.getLogger(__name__)
+
+#: Keys of ``training.model_params.<model>`` that configure loading and the loop, not the net.
+LOOP_KEYS = ("pretrained", "weights_path", "trainer")
+
+
+def _split(model_params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    params = dict(model_params or {})
+    loop = {k: params.pop(k) for k in LOOP_KEYS if k in params}
+    return params, loop
+
+
+def _items(rows: pl.DataFrame, scaled_metadata: pl.DataFrame) -> tuple[list[ClipItem], list[str]]:
+    """Clip items for ``rows`` from their scaled videos; ids without a usable scaled video."""
+    scaled = scaled_metadata.filter(pl.col("status") == "ok").select(
+        "video_id", pl.col("path").alias("scaled_path"), "n_frames"
+    )
+    joined = rows.join(scaled, on="video_id", how="left")
+    missing = joined.filter(pl.col("scaled_path").is_null())["video_id"].to_list()
+    items = [
+        ClipItem(r["video_id"], r["scaled_path"], int(r["target"]), int(r["n_frames"]))
+        for r in joined.filter(pl.col("scaled_path").is_not_null()).iter_rows(named=True)
+    ]
+    return items, missing
+
+
+def _identity(item: ClipItem) -> tuple[str, str, int, int]:
+    """What a checkpoint is valid for: the clip's file, its size and modification time."""
+    stat = Path(item.path).stat()
+    return (item.video_id, str(item.path), stat.st_size, stat.st_mtime_ns)
+
+
+def _skipped(model: str, fold: int, reason: str) -> dict[str, Any]:
+    log.warning("%s.fold_%d skipped: %s", model, fold, reason)
+    return {"state_dict": {}, "config": {"model": model, "fold": fold}, "skipped": reason}
+
+
+def train_clip_cell(
+    folds: pl.DataFrame,
+    scaled_metadata: pl.DataFrame,
+    model_params: dict[str, Any],
+    trainer: dict[str, Any],
+    seed: int,
+    checkpoint_dir: str,
+    *,
+    model: str,
+    fold: int,
+) -> dict[str, Any]:
+    """Train ``model`` on fold ``fold``'s training clips (originals + variants), validate on its
+    originals; returns the weights, the resolved config and what the fit did."""
+    if fold not in set(folds["fold"].to_list()):
+        return _skipped(model, fold, f"cv_folds has {folds['fold'].n_unique()} folds")
+    net_cfg, loop = _split(model_params)
+    train, missing_train = _items(fold_rows(folds, fold, "train"), scaled_metadata)
+    val, missing_val = _items(fold_rows(folds, fold, "val"), scaled_metadata)
+    if missing_train or missing_val:
+        log.warning(
+            "%s.fold_%d: %d videos have no scaled video and are left out: %s",
+            model,
+            fold,
+            len(missing_train) + len(missing_val),
+            (missing_train + missing_val)[:5],
+        )
+    cfg = TrainConfig.from_dict({**trainer, **loop.get("trainer", {}), "seed": seed + fold})
+    net = create_model(
+        model,
+        pretrained=loop.get("pretrained", False),
+        weights_path=loop.get("weights_path"),
+        **net_cfg,
+    )
+    run_key = config_hash(
+        {
+            "model": model,
+            "net": net_cfg,
+            "loop": loop,
+            "trainer": asdict(cfg),
+            "clips": [_identity(i) for i in train + val],
+        }
+    )
+    result = fit_clip_model(
+        net, train, val, cfg, Path(checkpoint_dir) / model / f"fold_{fold}" / run_key
+    )
+    fit = {
+        "pretrained_status": describe_pretrained(net),
+        "batch_size": result.batch_size,
+        "accumulate_grad_batches": result.accumulate_grad_batches,
+        "precision": result.precision,
+        "epochs_run": result.epochs_run,
+        "best_val_auc": result.best_val_auc,
+        "stopped_early": result.stopped_early,
+        "resumed_from": result.resumed_from,
+        "n_train_clips": len(train),
+        "n_val_clips": len(val),
+    }
+    log.info(
+        "%s.fold_%d: epochs_run=%d best_val_auc=%s batch_size=%d precision=%s resumed=%s "
+        "pretrained=%s",
+        model,
+        fold,
+        result.epochs_run,
+        None if result.best_val_auc is None else round(result.best_val_auc, 3),
+        result.batch_size,
+        result.precision,
+        "yes" if result.resumed_from else "no",
+        fit["pretrained_status"],
+    )
+    config = {
+        "model": model,
+        "fold": fold,
+        "net": net_cfg,
+        "trainer": asdict(cfg),  # the resolved loop settings, per-model overrides applied
+        "pretrained": str(loop.get("pretrained", False)),
+        "weights_path": loop.get("weights_path"),
+    }
+    return {"state_dict": result.state_dict, "config": config, "fit": fit}
+
+
+def predict_clip_cell(
+    trained: dict[str, Any],
+    folds: pl.DataFrame,
+    scaled_metadata: pl.DataFrame,
+    video_index: pl.DataFrame,
+    *,
+    model: str,
+    fold: int,
+) -> pl.DataFrame:
+    """Probability of fake for the fold's validation originals (fixed uniform frames)."""
+    val = fold_rows(folds, fold, "val").join(
+        video_index.select("video_id", "platform"), on="video_id", how="left"
+    )
+    items, _ = _items(val, scaled_metadata)
+    if trained.get("skipped") or not items:
+        scores, val = [], val.head(0)
+    else:
+        net = create_model(model, pretrained=False, **trained["config"]["net"])
+        net.load_state_dict(trained["state_dict"])
+        cfg = trained["config"]["trainer"]
+        scores = predict_clips(
+            net, items, cfg["num_frames"], batch_size=cfg["batch_size"], size=cfg["clip_size"]
+        )
+        order = pl.DataFrame({"video_id": [i.video_id for i in items]})
+        val = order.join(val, on="video_id", how="left")
+    return val.with_columns(
+        pl.lit(model).alias("model"),
+        pl.lit(fold, pl.Int64).alias("fold"),
+        pl.Series("score", scores, pl.Float64),
+        pl.col("target").cast(pl.Int8),
+    ).select(PREDICTION_COLUMNS)
