@@ -265,12 +265,15 @@ def test_dask_local_cluster_matches_serial(env: dict, tmp_path: Path) -> None:
     crash = Task(key="v99", path=env["tasks"][0].path, args={"crash": True})
     tasks = [*env["tasks"], crash]
     cfg = ExecutorConfig(backend="dask", workers=2, progress=False)
+    environ = dict(os.environ)
     # Give up on a task after its first dead worker (default 3 retries): keeps the test short.
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         rows = run(env, cfg, fn=crashy_fn, tasks=tasks)
     reference = run(env, cache_dir=tmp_path / "ref")
     assert rows[:-1] == reference
     assert rows[-1] == {"key": "v99", "status": "failed", "error": WORKER_CRASHED}
+    # the LocalCluster's OMP_NUM_THREADS=1 & co. do not leak into this process (torch after it)
+    assert dict(os.environ) == environ
 
 
 def test_dask_connects_to_an_existing_scheduler(env: dict, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
 import pickle
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -57,6 +58,19 @@ def run_serial(
     for item in pending:
         row, tb, elapsed = execute(fn, item.task, params)
         emit(item, row, tb, elapsed, True)
+
+
+@contextmanager
+def _kept_environ() -> Iterator[None]:
+    """Restore ``os.environ`` afterwards: a dask Nanny sets its ``pre-spawn-environ``
+    (``OMP_NUM_THREADS=1`` ...) in *this* process, which would leave torch single-threaded for
+    the rest of the run (e.g. the training stage after a dask feature stage)."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def _mp_context() -> mp.context.BaseContext:
@@ -180,6 +194,7 @@ def run_dask(
     from distributed.scheduler import KilledWorker
 
     with ExitStack() as stack:
+        stack.enter_context(_kept_environ())
         if config.scheduler_address:
             client = stack.enter_context(Client(config.scheduler_address))
         else:
