@@ -113,16 +113,14 @@ def train_clip_cell(
         "n_val_clips": len(val),
     }
     log.info(
-        "%s.fold_%d: epochs_run=%d best_val_auc=%s batch_size=%d precision=%s resumed=%s "
-        "pretrained=%s",
+        "%s.fold_%d: resumed=%s epochs_run=%d best_val_auc=%s batch_size=%d precision=%s",
         model,
         fold,
+        "yes" if result.resumed_from else "no",
         result.epochs_run,
         None if result.best_val_auc is None else round(result.best_val_auc, 3),
         result.batch_size,
         result.precision,
-        "yes" if result.resumed_from else "no",
-        fit["pretrained_status"],
     )
     config = {
         "model": model,
