@@ -3,35 +3,20 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path, PurePosixPath
-from typing import Any
+from pathlib import Path
 
 import numpy as np
-from kedro.io.core import AbstractVersionedDataset, DatasetError, Version
+from kedro.io.core import DatasetError
+
+from aura.datasets._file import VersionedFileDataset
 
 
-class MatrixDataset(
-    AbstractVersionedDataset[tuple[np.ndarray, list[str]], tuple[np.ndarray, list[str]]]
-):
+class MatrixDataset(VersionedFileDataset):
     """Save/load ``(matrix, column_names)``: ``<name>.npy`` plus ``<name>.columns.json``.
 
     Loads with ``allow_pickle=False``; a column list that does not match the matrix width
     is refused on save and on load, so features can never be misaligned with their names.
     """
-
-    def __init__(
-        self,
-        *,
-        filepath: str,
-        version: Version | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(
-            filepath=PurePosixPath(filepath),
-            version=version,
-            exists_function=lambda p: Path(p).exists(),
-        )
-        self.metadata = metadata
 
     @staticmethod
     def _columns_path(path: Path) -> Path:
@@ -55,12 +40,3 @@ class MatrixDataset(
         path.parent.mkdir(parents=True, exist_ok=True)
         np.save(path, matrix, allow_pickle=False)
         self._columns_path(path).write_text(json.dumps(list(columns)), encoding="utf-8")
-
-    def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath), "version": self._version}
-
-    def _exists(self) -> bool:
-        try:
-            return Path(self._get_load_path()).exists()
-        except DatasetError:
-            return False

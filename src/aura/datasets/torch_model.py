@@ -6,29 +6,17 @@ and is loaded with ``torch.load(weights_only=True)``, so loading a file never ru
 
 from __future__ import annotations
 
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import torch
-from kedro.io.core import AbstractVersionedDataset, DatasetError, Version
+from kedro.io.core import DatasetError
+
+from aura.datasets._file import VersionedFileDataset
 
 
-class TorchModelDataset(AbstractVersionedDataset[dict[str, Any], dict[str, Any]]):
+class TorchModelDataset(VersionedFileDataset):
     """Save/load ``{"state_dict": {...}, "config": {...}, ...}`` with ``torch.save``/``torch.load``."""
-
-    def __init__(
-        self,
-        *,
-        filepath: str,
-        version: Version | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(
-            filepath=PurePosixPath(filepath),
-            version=version,
-            exists_function=lambda p: Path(p).exists(),
-        )
-        self.metadata = metadata
 
     def load(self) -> dict[str, Any]:
         path = Path(self._get_load_path())
@@ -45,12 +33,3 @@ class TorchModelDataset(AbstractVersionedDataset[dict[str, Any], dict[str, Any]]
         tmp = path.with_name(path.name + ".tmp")
         torch.save(data, tmp)
         tmp.replace(path)
-
-    def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath), "version": self._version}
-
-    def _exists(self) -> bool:
-        try:
-            return Path(self._get_load_path()).exists()
-        except DatasetError:
-            return False
