@@ -14,7 +14,12 @@ from typing import Any
 import polars as pl
 
 from aura.models import create_model, describe_pretrained
-from aura.pipelines.training.nodes import PREDICTION_COLUMNS, fold_rows
+from aura.pipelines.training.nodes import (
+    fold_rows,
+    missing_fold,
+    prediction_table,
+    validation_rows,
+)
 from aura.tracking import config_hash
 from aura.training import ClipItem, TrainConfig, fit_clip_model, predict_clips
 
@@ -51,7 +56,6 @@ def _identity(item: ClipItem) -> tuple[str, str, int, int]:
 
 
 def _skipped(model: str, fold: int, reason: str) -> dict[str, Any]:
-    log.warning("%s.fold_%d skipped: %s", model, fold, reason)
     return {"state_dict": {}, "config": {"model": model, "fold": fold}, "skipped": reason}
 
 
@@ -68,8 +72,8 @@ def train_clip_cell(
 ) -> dict[str, Any]:
     """Train ``model`` on fold ``fold``'s training clips (originals + variants), validate on its
     originals; returns the weights, the resolved config and what the fit did."""
-    if fold not in set(folds["fold"].to_list()):
-        return _skipped(model, fold, f"cv_folds has {folds['fold'].n_unique()} folds")
+    if reason := missing_fold(folds, model, fold):
+        return _skipped(model, fold, reason)
     net_cfg, loop = _split(model_params)
     train, missing_train = _items(fold_rows(folds, fold, "train"), scaled_metadata)
     val, missing_val = _items(fold_rows(folds, fold, "val"), scaled_metadata)
@@ -143,9 +147,7 @@ def predict_clip_cell(
     fold: int,
 ) -> pl.DataFrame:
     """Probability of fake for the fold's validation originals (fixed uniform frames)."""
-    val = fold_rows(folds, fold, "val").join(
-        video_index.select("video_id", "platform"), on="video_id", how="left"
-    )
+    val = validation_rows(folds, fold, video_index)
     items, _ = _items(val, scaled_metadata)
     if trained.get("skipped") or not items:
         scores, val = [], val.head(0)
@@ -158,9 +160,4 @@ def predict_clip_cell(
         )
         order = pl.DataFrame({"video_id": [i.video_id for i in items]})
         val = order.join(val, on="video_id", how="left")
-    return val.with_columns(
-        pl.lit(model).alias("model"),
-        pl.lit(fold, pl.Int64).alias("fold"),
-        pl.Series("score", scores, pl.Float64),
-        pl.col("target").cast(pl.Int8),
-    ).select(PREDICTION_COLUMNS)
+    return prediction_table(val, scores, model=model, fold=fold)

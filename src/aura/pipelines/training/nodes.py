@@ -73,6 +73,32 @@ def fold_rows(folds: pl.DataFrame, fold: int, role: str) -> pl.DataFrame:
     return folds.filter((pl.col("fold") == fold) & (pl.col("role") == role))
 
 
+def missing_fold(folds: pl.DataFrame, model: str, fold: int) -> str | None:
+    """Why cell ``<model>.fold_<fold>`` has nothing to do (logged), or ``None`` when the fold exists."""
+    if fold in set(folds["fold"].to_list()):
+        return None
+    reason = f"cv_folds has {folds['fold'].n_unique()} folds (reduced by auto_reduce_folds)"
+    log.warning("%s.fold_%d skipped: %s", model, fold, reason)
+    return reason
+
+
+def validation_rows(folds: pl.DataFrame, fold: int, video_index: pl.DataFrame) -> pl.DataFrame:
+    """The fold's validation originals with their platform (for per-platform metrics)."""
+    return fold_rows(folds, fold, "val").join(
+        video_index.select("video_id", "platform"), on="video_id", how="left"
+    )
+
+
+def prediction_table(val: pl.DataFrame, scores: Any, *, model: str, fold: int) -> pl.DataFrame:
+    """A cell's predictions as PREDICTION_COLUMNS: ``val`` with ``scores`` (same row order)."""
+    return val.with_columns(
+        pl.lit(model).alias("model"),
+        pl.lit(fold, pl.Int64).alias("fold"),
+        pl.Series("score", scores, pl.Float64),
+        pl.col("target").cast(pl.Int8),
+    ).select(PREDICTION_COLUMNS)
+
+
 def train_model(
     folds: pl.DataFrame,
     features: pl.DataFrame,
@@ -83,9 +109,7 @@ def train_model(
     fold: int,
 ) -> FittedBaseline | SkippedCell:
     """Fit ``model`` on fold ``fold``'s training rows (originals and variants) that have features."""
-    if fold not in set(folds["fold"].to_list()):
-        reason = f"cv_folds has {folds['fold'].n_unique()} folds (reduced by auto_reduce_folds)"
-        log.warning("%s.fold_%d skipped: %s", model, fold, reason)
+    if reason := missing_fold(folds, model, fold):
         return SkippedCell(model, fold, reason)
     train_ids = fold_rows(folds, fold, "train").join(
         features.select("video_id"), on="video_id", how="semi"
@@ -107,22 +131,15 @@ def predict_fold(
     fold: int,
 ) -> pl.DataFrame:
     """Scores (probability of fake) for the fold's validation originals, with their metadata."""
-    val = (
-        fold_rows(folds, fold, "val")
-        .join(features.select("video_id"), on="video_id", how="semi")
-        .join(video_index.select("video_id", "platform"), on="video_id", how="left")
+    val = validation_rows(folds, fold, video_index).join(
+        features.select("video_id"), on="video_id", how="semi"
     )
     if isinstance(fitted, SkippedCell):
         val = val.head(0)
     # a left join keeps val's row order, so scores line up with val's rows
     rows = val.select("video_id").join(features, on="video_id", how="left")
     scores = fitted.predict_proba(rows) if rows.height else []
-    return val.with_columns(
-        pl.lit(model).alias("model"),
-        pl.lit(fold, pl.Int64).alias("fold"),
-        pl.Series("score", scores, pl.Float64),
-        pl.col("target").cast(pl.Int8),
-    ).select(PREDICTION_COLUMNS)
+    return prediction_table(val, scores, model=model, fold=fold)
 
 
 def score_fold(predictions: pl.DataFrame, threshold: float) -> pl.DataFrame:
