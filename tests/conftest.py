@@ -1,10 +1,16 @@
-"""Shared test set-up: offline, no telemetry, and where the real FVC annotation files live."""
+"""Shared test set-up: offline, no telemetry, where the real FVC annotation files live, and
+real video files with miscounting headers or above the pixel cap."""
 
 from __future__ import annotations
 
 import os
+import struct
+from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
+import av
+import numpy as np
 import pytest
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
@@ -21,3 +27,161 @@ def fvc_dir() -> Path:
     if not (path / "FVC.csv").is_file():
         pytest.skip(f"real FVC annotation files not found in {path} (set AURA_FVC_DIR)")
     return path
+
+
+# --- Real files with quirky headers, and files too large to decode ------------------------------
+# Built once per session. FFmpeg's own writers make them; the headers are patched as bytes.
+
+
+@dataclass(frozen=True)
+class Quirky:
+    """A video whose header frame count (``header``) differs from its real frames (``n``)."""
+
+    path: Path
+    n: int
+    header: int
+
+
+def texture(i: int, w: int = 160, h: int = 96) -> np.ndarray:
+    """An RGB frame with a moving texture, so encoders write real P-frames."""
+    x = (np.arange(w)[None, :] * 3 + i * 5) % 256
+    y = (np.arange(h)[:, None] * 5 + i * 3) % 256
+    f = np.empty((h, w, 3), np.uint8)
+    f[..., 0], f[..., 1], f[..., 2] = x, y, (x + y) % 256
+    return f
+
+
+def checker(i: int, w: int, h: int) -> np.ndarray:
+    """A 64-px checkerboard shifted by frame: compresses to almost nothing at any size."""
+    row = (np.arange(w) // 64 + 4 * i) % 2
+    col = np.arange(h) // 64 % 2
+    g = ((row[None, :] ^ col[:, None]) * 120 + 60).astype(np.uint8)
+    return np.repeat(g[:, :, None], 3, axis=2)
+
+
+def avi_chunk_sizes(path: Path) -> list[int]:
+    """Sizes of the video chunks (``00dc``/``00db``) in an AVI's ``movi`` list, in file order."""
+    data = path.read_bytes()
+    pos, sizes = data.index(b"movi") + 4, []
+    while pos + 8 <= len(data):
+        tag, size = data[pos : pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
+        if tag == b"idx1":
+            break
+        if tag in (b"00dc", b"00db"):
+            sizes.append(size)
+        pos += 8 + size + (size & 1)
+    return sizes
+
+
+def write_drop_frame_avi(path: Path, n: int = 40, gap_every: int = 5, tail: int = 3) -> Quirky:
+    """An MPEG-4 AVI with drop frames, as capture software writes them.
+
+    Every ``gap_every``-th frame is followed by two missing frames and ``tail`` more end the
+    file: FFmpeg's AVI muxer writes each as a zero-length chunk (its own way of keeping a
+    constant frame rate), so the header counts them and the stream holds ``n`` frames.
+    """
+    tb = Fraction(1, 25)
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("mpeg4", rate=25)
+        s.width, s.height, s.pix_fmt = 160, 96, "yuv420p"
+        s.codec_context.gop_size, s.codec_context.max_b_frames = 12, 0
+        t = 0
+        for i in range(n):
+            frame = av.VideoFrame.from_ndarray(texture(i), format="rgb24")
+            frame.pts, frame.time_base = t, tb
+            for pk in s.encode(frame):
+                c.mux(pk)
+            t += 3 if i % gap_every == gap_every - 1 else 1
+        for pk in s.encode(None):
+            c.mux(pk)
+        for k in range(tail):
+            pk = av.Packet(b"")
+            pk.pts = pk.dts = t + k
+            pk.time_base, pk.stream = tb, s
+            c.mux(pk)
+    return Quirky(path, n, len(avi_chunk_sizes(path)))
+
+
+def patch_avi_frame_count(src: Path, dst: Path, total: int) -> Path:
+    """Copy ``src`` with its frame count set to ``total`` in every header that states it:
+    ``avih`` dwTotalFrames, the video ``strh`` dwLength and OpenDML ``dmlh``."""
+    data = bytearray(src.read_bytes())
+    struct.pack_into("<I", data, data.index(b"avih") + 8 + 16, total)
+    pos = 0
+    while (pos := data.find(b"strh", pos + 1)) >= 0:
+        if data[pos + 8 : pos + 12] == b"vids":
+            struct.pack_into("<I", data, pos + 8 + 32, total)
+    if (pos := data.find(b"dmlh")) >= 0:
+        struct.pack_into("<I", data, pos + 8, total)
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+@pytest.fixture(scope="session")
+def quirky(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Quirky]:
+    """Valid videos whose headers miscount: ``drop`` (AVI drop frames), ``off_by_one`` (header
+    one frame more than the stream, as after ``ffmpeg -c copy`` cuts) and ``billion``
+    (header claims 10^9 frames)."""
+    from aura.video.writer import write_video
+
+    d = tmp_path_factory.mktemp("quirky")
+    mpeg4 = write_video(
+        d / "plain.avi", (texture(i) for i in range(30)), fps=25, codec="mpeg4", gop=10, bframes=2
+    )
+    return {
+        "drop": write_drop_frame_avi(d / "drop.avi"),
+        "off_by_one": Quirky(patch_avi_frame_count(mpeg4, d / "cut.avi", 31), 30, 31),
+        "billion": Quirky(patch_avi_frame_count(mpeg4, d / "billion.avi", 10**9), 30, 10**9),
+    }
+
+
+def write_checker(path: Path, width: int, height: int, n: int) -> Path:
+    """An H.264 clip of a moving checkerboard (tiny file whatever the size)."""
+    from aura.video.writer import VideoWriter
+
+    opts = {"x264-params": "threads=2:rc-lookahead=0"}
+    with VideoWriter(
+        path, width=width, height=height, fps=25, preset="ultrafast", gop=10, options=opts
+    ) as w:
+        for i in range(n):
+            w.write(checker(i, width, height))
+    return path
+
+
+@pytest.fixture(scope="session")
+def huge_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ~270 KB 2-frame 8192x8192 H.264 clip (8x the default pixel cap; ~4 s to write)."""
+    return write_checker(tmp_path_factory.mktemp("huge") / "huge.mp4", 8192, 8192, 2)
+
+
+@pytest.fixture
+def stage_index():
+    """Build a ``video_index`` whose rows are all ``ok`` from ``{video_id: path}``.
+
+    For calling a stage node directly, as if ingest had accepted every file.
+    """
+    import polars as pl
+
+    def build(paths: dict[str, Path]) -> pl.DataFrame:
+        ids = list(paths)
+        return pl.DataFrame(
+            {
+                "video_id": ids,
+                "label": ["fake" if i % 2 else "real" for i in range(len(ids))],
+                "target": [i % 2 for i in range(len(ids))],
+                "cascade_id": ids,
+                "group_id": ids,
+                "path": [str(p) for p in paths.values()],
+                "status": ["ok"] * len(ids),
+                "error": [None] * len(ids),
+            },
+            schema_overrides={"target": pl.Int8, "error": pl.String},
+        )
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def cap_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 20-frame 3840x2160 H.264 clip: exactly the default pixel cap (~3 s to write)."""
+    return write_checker(tmp_path_factory.mktemp("cap") / "cap.mp4", 3840, 2160, 20)

@@ -162,3 +162,39 @@ def write_with_audio(path: Path, n: int = 30, *, video: bool = True) -> Path:
             for pk in vs.encode(None):
                 c.mux(pk)
     return path
+
+
+def write_growing_mkv(
+    path: Path, small: tuple[int, int], big: tuple[int, int], n: int = 10
+) -> Path:
+    """An H.264 MKV whose header states ``small`` but whose second half decodes at ``big``.
+
+    Two raw Annex B streams (each with in-band SPS/PPS) are concatenated and muxed with
+    timestamps, so the container keeps the first stream's size.
+    """
+    raw = b""
+    for k, (w, h) in enumerate((small, big)):
+        part = path.with_suffix(f".{k}.h264")
+        with av.open(str(part), "w", format="h264") as c:
+            s = c.add_stream("libx264", rate=25)
+            s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+            for i in range(n):
+                frame = av.VideoFrame.from_ndarray(coded_frame(i, w, h), format="rgb24")
+                for pk in s.encode(frame):
+                    c.mux(pk)
+            for pk in s.encode(None):
+                c.mux(pk)
+        raw += part.read_bytes()
+        part.unlink()
+    joined = path.with_suffix(".h264")
+    joined.write_bytes(raw)
+    tb = Fraction(1, 25)
+    with av.open(str(joined)) as inp, av.open(str(path), "w") as out:
+        s_in = inp.streams.video[0]
+        s_out = out.add_stream_from_template(s_in)
+        for i, pk in enumerate(p for p in inp.demux(s_in) if p.size):
+            pk.pts = pk.dts = i
+            pk.duration, pk.time_base, pk.stream = 1, tb, s_out
+            out.mux(pk)
+    joined.unlink()
+    return path

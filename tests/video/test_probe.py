@@ -14,21 +14,22 @@ from .conftest import H, W, coded_frame, remux, truncate, write_with_audio
 
 
 @pytest.mark.parametrize(
-    ("name", "codec", "source"),
+    ("name", "codec", "source", "header"),
     [
-        ("h264_long_gop", "h264", "header"),
-        ("h264_short_gop", "h264", "header"),
-        ("mpeg4_avi", "mpeg4", "header"),
-        ("vp9_webm", "vp9", "demux"),  # WebM has no frame count in its header
-        ("h264_open_gop", "h264", "demux"),
+        ("h264_long_gop", "h264", "index", 120),  # MP4 sample table, checked by the header
+        ("h264_short_gop", "h264", "index", 90),
+        ("mpeg4_avi", "mpeg4", "index", 60),  # AVI idx1
+        ("vp9_webm", "vp9", "demux", None),  # WebM has no frame count in its header
+        ("h264_open_gop", "h264", "demux", None),
     ],
 )
-def test_metadata(name: str, codec: str, source: str, videos) -> None:
+def test_metadata(name: str, codec: str, source: str, header: int | None, videos) -> None:
     v = videos[name]
     info = probe(v.path)
     assert (info.width, info.height, info.rotation) == (W, H, 0)
     assert info.codec == codec and info.pix_fmt == "yuv420p"
     assert info.n_frames == v.n and info.n_frames_source == source
+    assert info.n_frames_header == header
     assert info.fps == pytest.approx(30.0, rel=1e-3)
     assert info.duration_s == pytest.approx(v.n / 30, abs=0.05)
     assert info.has_audio is False
@@ -71,7 +72,8 @@ def test_missing_empty_unreadable(tmp_path: Path) -> None:
     (tmp_path / "empty.mp4").write_bytes(b"")
     assert _reason(tmp_path / "empty.mp4").reason == "empty"
     (tmp_path / "dir.mp4").mkdir()
-    assert _reason(tmp_path / "dir.mp4").reason == "unreadable"
+    err = _reason(tmp_path / "dir.mp4")
+    assert err.reason == "not_video" and "not a regular file (a directory)" in str(err)
 
 
 def test_not_video(tmp_path: Path) -> None:

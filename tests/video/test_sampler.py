@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from aura.video import VideoDecodeError, iter_frames, letterbox, sample_frames, sample_indices
-from aura.video.sampler import _slice_count
+from aura.video.threads import _slice_count
 from aura.video.writer import write_video
 
 from .conftest import H, W, coded_frame, full_decode, read_index, remux, truncate

@@ -26,7 +26,7 @@ FEATURES = {
 
 def _profiles(fs: FrameSet) -> tuple[np.ndarray, np.ndarray]:
     """Mean |step| per column gap (W-1,) and per row gap (H-1,), over rows/cols and frames."""
-    _, h, w = fs.luma.shape
+    _, h, w = fs.shape
     col = np.zeros(max(w - 1, 0))
     row = np.zeros(max(h - 1, 0))
     for y in fs.spatial_luma():

@@ -9,13 +9,14 @@ import numpy as np
 from aura.features.frameset import SPATIAL_PIXELS, FrameSet
 from aura.features.registry import run_groups
 from aura.video.frame_index import FrameIndex, build_index
+from aura.video.limits import MAX_PIXELS
 from aura.video.probe import VideoInfo, open_video, probe
 from aura.video.sampler import sample_frames
 
 
-def packet_index(path: str | Path) -> FrameIndex | None:
+def packet_index(path: str | Path, *, max_pixels: int | None = MAX_PIXELS) -> FrameIndex | None:
     """The sampler's packet index of ``path`` (keyframes, pts); None without timestamps."""
-    container, stream = open_video(path)
+    container, stream = open_video(path, max_pixels=max_pixels)
     try:
         return build_index(path, container, stream)
     finally:
@@ -48,6 +49,7 @@ def extract_features(
     info: VideoInfo | None = None,
     max_pixels: int | None = SPATIAL_PIXELS,
     crop: tuple[int, int, int, int] | None = None,
+    max_frame_pixels: int | None = MAX_PIXELS,
 ) -> dict[str, float]:
     """Features of one video file: ``num_frames`` uniformly sampled frames plus codec cues.
 
@@ -58,13 +60,17 @@ def extract_features(
     as in :func:`compute_features`. ``crop`` = (top, bottom, left, right) pixels of padding
     baked into the file (the letterbox bars of a stage-3 video) to cut off before the
     features, so bars never count as picture. Raises
-    :class:`aura.video.VideoDecodeError` for an unusable file.
+    :class:`aura.video.VideoDecodeError` for an unusable file, ``too_large`` when a frame
+    has more than ``max_frame_pixels`` pixels (checked before anything is decoded).
+
+    Memory: the sampled frames (T x H x W x 3 bytes) are the only full-size copy held;
+    crops and rotation are views (see :class:`aura.features.frameset.FrameSet` for the rest).
     """
     p = Path(path)
     if info is None:
-        info = probe(p, verify=False)
-    index = packet_index(p)
-    clip = sample_frames(p, num_frames, size=size)
+        info = probe(p, verify=False, max_pixels=max_frame_pixels)
+    index = packet_index(p, max_pixels=max_frame_pixels)
+    clip = sample_frames(p, num_frames, size=size, max_pixels=max_frame_pixels)
     frames = clip.frames
     if clip.padding is not None:
         top, bottom, left, right = clip.padding
@@ -77,11 +83,12 @@ def extract_features(
             )
         frames = frames[:, top : frames.shape[1] - bottom, left : frames.shape[2] - right]
     keep = np.r_[True, np.diff(clip.indices) != 0]
-    frames = frames[keep]
+    if not keep.all():  # a short video: repeated samples (indexing copies, so only then)
+        frames = frames[keep]
     if info.rotation:
         frames = np.rot90(frames, -(info.rotation // 90), axes=(1, 2))
     return compute_features(
-        np.ascontiguousarray(frames),
+        frames,  # views are fine: FrameSet makes each frame contiguous as it reads it
         pts_s=clip.pts_s[keep],
         info=info,
         index=index,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import cv2
@@ -77,9 +77,11 @@ class FrameSet:
 
     ``rgb`` is (T, H, W, 3) uint8 in coded orientation (so block grids line up), distinct
     frames in presentation order. ``info``/``index`` are None for frames held in memory.
-    Derived planes are computed once, on first use, and shared by groups. Spatial groups
-    read the frames in :attr:`spatial` (all of them unless ``max_pixels`` is exceeded);
-    temporal ones read all.
+    Spatial groups read the frames in :attr:`spatial` (all of them unless ``max_pixels`` is
+    exceeded); temporal ones read all, a few at a time. Derived planes
+    (:meth:`luma_of`, :meth:`residual_of`) are kept for the spatial frames only, so beside
+    ``rgb`` at most ``2 * max_pixels`` float32 values are held, plus the frames a group
+    is working on; the rest are made afresh when asked for (the same values).
     """
 
     rgb: np.ndarray
@@ -87,6 +89,8 @@ class FrameSet:
     info: VideoInfo | None = None
     index: FrameIndex | None = None
     max_pixels: int | None = SPATIAL_PIXELS
+    _lumas: dict[int, np.ndarray] = field(default_factory=dict, init=False, repr=False)
+    _residuals: dict[int, np.ndarray] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.rgb.ndim != 4 or self.rgb.shape[-1] != 3 or self.rgb.dtype != np.uint8:
@@ -107,22 +111,44 @@ class FrameSet:
         k = t if self.max_pixels is None else max(1, min(t, self.max_pixels // max(h * w, 1)))
         return (2 * np.arange(k) + 1) * t // (2 * k)
 
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(T, H, W) of the frames."""
+        t, h, w = self.rgb.shape[:3]
+        return int(t), int(h), int(w)
+
+    @cached_property
+    def _spatial_set(self) -> frozenset[int]:
+        return frozenset(self.spatial.tolist())
+
     def spatial_luma(self) -> Iterator[np.ndarray]:
-        """Luma planes (H, W) of the :attr:`spatial` frames, as views."""
-        return (self.luma[t] for t in self.spatial)
+        """Luma planes (H, W) of the :attr:`spatial` frames."""
+        return (self.luma_of(int(t)) for t in self.spatial)
 
-    @cached_property
+    def luma_of(self, t: int) -> np.ndarray:
+        """(H, W) float32 BT.601 luma of frame ``t``."""
+        y = self._lumas.get(t)
+        if y is None:
+            y = luma(np.ascontiguousarray(self.rgb[t]))
+            if t in self._spatial_set:
+                self._lumas[t] = y
+        return y
+
+    def residual_of(self, t: int) -> np.ndarray:
+        """(H, W) float32 luma noise residual (luma minus 3x3 median) of frame ``t``."""
+        r = self._residuals.get(t)
+        if r is None:
+            r = median_residual(self.luma_of(t))
+            if t in self._spatial_set:
+                self._residuals[t] = r
+        return r
+
+    @property
     def luma(self) -> np.ndarray:
-        """(T, H, W) float32 BT.601 luma."""
-        out = np.empty(self.rgb.shape[:3], np.float32)
-        for t, frame in enumerate(self.rgb):
-            luma(np.ascontiguousarray(frame), out[t])
-        return out
+        """(T, H, W) float32 BT.601 luma of every frame (T planes at once: prefer :meth:`luma_of`)."""
+        return np.stack([self.luma_of(t) for t in range(self.n)])
 
-    @cached_property
+    @property
     def residual(self) -> np.ndarray:
-        """(T, H, W) float32 luma noise residual (luma minus 3x3 median)."""
-        out = np.empty_like(self.luma)
-        for t, y in enumerate(self.luma):
-            median_residual(y, out[t])
-        return out
+        """(T, H, W) float32 residual of every frame (prefer :meth:`residual_of`)."""
+        return np.stack([self.residual_of(t) for t in range(self.n)])

@@ -77,12 +77,12 @@ def _chroma_energy(rgb: np.ndarray, y: np.ndarray) -> float:
 @feature_group("noise", FEATURES)
 def noise_features(fs: FrameSet) -> dict[str, float]:
     """Noise residual statistics pooled over the (spatial) frames."""
-    _, h, w = fs.luma.shape
+    _, h, w = fs.shape
     n_px = h * w
     energy, lvar, flat, srm, chroma = [], [], [], [], []
     s1 = s3 = s4 = lag = 0.0
     for t in fs.spatial:
-        y, r = fs.luma[t], fs.residual[t]
+        y, r = fs.luma_of(int(t)), fs.residual_of(int(t))
         rv = r.reshape(-1)
         r2 = cv2.multiply(r, r)
         energy.append(total(r2) / n_px)

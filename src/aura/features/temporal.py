@@ -36,35 +36,38 @@ def _flicker(means: np.ndarray, pts_s: np.ndarray | None) -> float:
     return float(np.std(means - (slope * t + icept)))
 
 
-def _odd_even(y: np.ndarray) -> float:
+def _blend_error(before: np.ndarray, y: np.ndarray, after: np.ndarray) -> float:
     """Blend trace: a frame that is the average of its neighbours has zero interpolation error."""
-    if y.shape[0] < 4:
-        return NAN
-    err = np.zeros(2)
-    cnt = np.zeros(2)
-    for k in range(1, y.shape[0] - 1):
-        e = cv2.subtract(y[k], cv2.addWeighted(y[k - 1], 0.5, y[k + 1], 0.5, 0.0))
-        err[k % 2] += sumsq(e)
-        cnt[k % 2] += 1
-    e_par = err / cnt
-    return ratio(float(e_par.min()), float(e_par.max()))
+    return sumsq(cv2.subtract(y, cv2.addWeighted(before, 0.5, after, 0.5, 0.0)))
 
 
 @feature_group("temporal", FEATURES)
 def temporal_features(fs: FrameSet) -> dict[str, float]:
-    """Frame-difference energy, flicker, residual correlation, blending and frozen frames."""
+    """Frame-difference energy, flicker, residual correlation, blending and frozen frames.
+
+    One pass over the frames holding three luma and two residual planes at a time.
+    """
     if fs.n < 2:
         return dict.fromkeys(FEATURES, NAN)
-    y = fs.luma
-    n_px = y.shape[1] * y.shape[2]
-    means = np.array([total(f) for f in y]) / n_px
-    diff, corr = [], []
-    r = fs.residual
-    for t in range(fs.n - 1):
-        d = cv2.subtract(y[t + 1], y[t])
-        diff.append(sumsq(d) / n_px)
-        a, b = r[t].reshape(-1), r[t + 1].reshape(-1)
-        corr.append(ratio(float(np.dot(a, b)), float(np.sqrt(np.dot(a, a) * np.dot(b, b)))))
+    _, h, w = fs.shape
+    n_px = h * w
+    sums, diff, corr = [], [], []
+    err, cnt = np.zeros(2), np.zeros(2)  # odd / even frames' blend error
+    y_2 = y_1 = r_1 = None  # luma of frames t-2, t-1; residual of t-1
+    for t in range(fs.n):
+        y, r = fs.luma_of(t), fs.residual_of(t)
+        sums.append(total(y))
+        if y_1 is not None and r_1 is not None:
+            diff.append(sumsq(cv2.subtract(y, y_1)) / n_px)
+            a, b = r_1.reshape(-1), r.reshape(-1)
+            corr.append(ratio(float(np.dot(a, b)), float(np.sqrt(np.dot(a, a) * np.dot(b, b)))))
+        if y_2 is not None and y_1 is not None:
+            err[(t - 1) % 2] += _blend_error(y_2, y_1, y)
+            cnt[(t - 1) % 2] += 1
+        y_2, y_1, r_1 = y_1, y, r
+    means = np.array(sums) / n_px
+    e_par = err / np.maximum(cnt, 1)
+    odd_even = ratio(float(e_par.min()), float(e_par.max())) if fs.n >= 4 else NAN
     c = np.asarray(corr)
     c = c[np.isfinite(c)]
     return {
@@ -72,6 +75,6 @@ def temporal_features(fs: FrameSet) -> dict[str, float]:
         "temp_diff_cv": cv_over(diff),
         "temp_flicker": _flicker(means, fs.pts_s),
         "temp_res_corr": float(c.mean()) if c.size else NAN,
-        "temp_oddeven_ratio": _odd_even(y),
+        "temp_oddeven_ratio": odd_even,
         "temp_static_share": float(np.mean(np.sqrt(diff) < _STATIC)),
     }

@@ -9,7 +9,7 @@ class VideoDecodeError(RuntimeError):
     """A file could not be opened, probed or decoded as a video.
 
     ``reason`` is a short machine-readable tag (``missing``, ``empty``, ``unreadable``,
-    ``not_video``, ``corrupt``, ``encode``); ``str(err)`` names the file and the cause.
+    ``not_video``, ``too_large``, ``corrupt``, ``encode``); ``str(err)`` names the file and the cause.
     """
 
     def __init__(self, path: str | Path, reason: str, detail: str = "") -> None:

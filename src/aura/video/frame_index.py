@@ -2,6 +2,7 @@
 
 From the demuxer index when it is complete and the codec never reorders frames (its
 timestamps are DTS, equal to pts only then), else from one demux pass without decoding.
+The header's frame count is never trusted: the index holds the frames really there.
 For every frame it records the keyframe decoding must start from: the last keyframe in
 decode order whose pts is <= the frame's pts, which stays exact with open GOPs.
 """
@@ -66,11 +67,9 @@ def from_demux(path: Path, container: InputContainer, stream: VideoStream) -> Fr
     keys: list[int] = []
     key_dts: list[int | None] = []
     end: int | None = None
-    placeholders = 0  # zero-size packets with a timestamp: AVI "dropped frame" chunks
     for packet in container.demux(stream):
         if packet.size == 0:
-            placeholders += packet.pts is not None or packet.dts is not None
-            continue  # flush / placeholder packets carry no frame
+            continue  # flush packets carry no frame (FFmpeg skips AVI drop-frame chunks)
         if packet.is_corrupt:
             raise VideoDecodeError(path, "corrupt", f"packet {len(dec)} is truncated")
         if packet.pts is None:
@@ -84,7 +83,7 @@ def from_demux(path: Path, container: InputContainer, stream: VideoStream) -> Fr
         stop = packet.pts + (packet.duration or 0)
         end = stop if end is None else max(end, stop)
     end_s = float(end * stream.time_base) if end is not None and stream.time_base else None
-    if why := truncation(container, stream, len(dec) + placeholders, end_s):
+    if why := truncation(container, stream, end_s):
         raise VideoDecodeError(path, "corrupt", why)
     if not shown:
         raise VideoDecodeError(path, "corrupt", "the video stream has no frames")

@@ -6,11 +6,13 @@ keep decoding otherwise. Non-reference frames that are not targets are skipped
 (``skip_frame=NONREF``: nothing else refers to them, so output stays bit-identical to a
 full decode, and ~half the frames of a typical x264 stream are never decoded). Only
 targets are converted to RGB, straight to the output size, into a preallocated array.
+
+Frames above ``max_pixels`` are refused (``too_large``): by the coded size before any
+decoding, and again per decoded frame, before anything is allocated for it.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +26,9 @@ from av.video.stream import VideoStream
 from aura.video.errors import VideoDecodeError
 from aura.video.frame_index import FrameIndex, build_index, from_demux
 from aura.video.letterbox import letterbox_geometry
+from aura.video.limits import MAX_PIXELS, check_pixels
 from aura.video.probe import open_video, rotation_of
+from aura.video.threads import configure_threads
 
 #: swscale interpolation when scaling; without scaling the default keeps to_ndarray's output.
 _SCALE_INTERP = "AREA"
@@ -72,16 +76,22 @@ def _rewind(container: InputContainer, stream: VideoStream) -> bool:
 
 
 class _Converter:
-    """Decoded frame -> upright RGB (optionally letterboxed), written into an output slot."""
+    """Decoded frame -> upright RGB (optionally letterboxed), written into an output slot.
 
-    def __init__(self, size: int | None) -> None:
+    Every frame is checked against ``max_pixels`` first (a stream may grow mid-way).
+    """
+
+    def __init__(self, size: int | None, path: Path, max_pixels: int | None) -> None:
         self.size = size
+        self.path = path
+        self.max_pixels = max_pixels
         self.reformatter = VideoReformatter()  # keeps its SwsContext between frames
         self.geometry: tuple[int, ...] | None = None
         self.padding: tuple[int, int, int, int] | None = None
         self.shape: tuple[int, int, int] | None = None
 
     def setup(self, frame: av.VideoFrame) -> tuple[int, int, int]:
+        check_pixels(self.path, frame.width, frame.height, self.max_pixels)
         rot = rotation_of(frame.rotation)
         w, h = (frame.height, frame.width) if rot in (90, 270) else (frame.width, frame.height)
         if self.size is None:
@@ -96,6 +106,8 @@ class _Converter:
     def __call__(self, frame: av.VideoFrame, out: np.ndarray) -> None:
         if self.shape is None:
             self.setup(frame)
+        else:
+            check_pixels(self.path, frame.width, frame.height, self.max_pixels)
         k = rotation_of(frame.rotation) // 90
         if self.geometry is None:
             ow, oh = (out.shape[0], out.shape[1]) if k % 2 else (out.shape[1], out.shape[0])
@@ -114,50 +126,6 @@ class _Converter:
         dst[...] = np.rot90(img, k) if k else img
 
 
-def _configure(stream: VideoStream, threads: int, first: av.Packet | None) -> None:
-    """Pick decoder threads before the codec opens; ``first`` is the first packet to decode.
-
-    Measured on this project's 2-vCPU machine: frames with several slices decode 1.4-1.6x
-    faster with slice threads, which cost nothing per seek (FFmpeg's libx264 writes one
-    slice per encoder thread under slice threading, PyAV's default). Single-slice streams
-    at 720p and up gain 1.15-1.5x from frame threads (cpus + 1 keeps the pipeline fed);
-    below that frame threads lose: hand-off and the refill after each seek cost more than
-    they save. ``threads`` = 1 means none; > 1 that many, of the kind that fits the stream.
-    """
-    ctx = stream.codec_context
-    slices = _slice_count(ctx, first) if first is not None and threads != 1 else 1
-    if threads <= 0:
-        cpus = os.cpu_count() or 1
-        if slices > 1:
-            threads = cpus
-        elif (ctx.width or 0) * (ctx.height or 0) >= 1280 * 720:
-            threads = min(cpus + 1, 8)
-        else:
-            threads = 1
-    ctx.thread_type = "FRAME" if threads > 1 and slices == 1 else "SLICE"
-    ctx.thread_count = threads
-
-
-def _slice_count(ctx: av.codec.context.CodecContext, packet: av.Packet) -> int:
-    """Slices in one coded H.264/HEVC frame (1 for other codecs or when unsure)."""
-    if ctx.name == "h264":
-        at, vcl = 4, lambda b: (b & 0x1F) in (1, 5)
-    elif ctx.name == "hevc":
-        at, vcl = 21, lambda b: (b >> 1) & 0x3F < 32
-    else:
-        return 1
-    data, extra = bytes(packet), ctx.extradata or b""
-    count = 0
-    if len(extra) > at and extra[0] == 1:  # avcC/hvcC: NAL units are length-prefixed
-        n, i = (extra[at] & 3) + 1, 0
-        while i + n < len(data):
-            count += vcl(data[i + n])
-            i += n + int.from_bytes(data[i : i + n], "big")
-    else:  # Annex B start codes
-        count = sum(1 for nal in data.split(b"\x00\x00\x01")[1:] if nal and vcl(nal[0]))
-    return max(count, 1)
-
-
 def sample_frames(
     path: str | Path,
     num_frames: int = 16,
@@ -165,38 +133,51 @@ def sample_frames(
     size: int | None = None,
     indices: Sequence[int] | None = None,
     threads: int = 0,
+    max_pixels: int | None = MAX_PIXELS,
 ) -> Clip:
     """Decode ``num_frames`` uniformly spaced frames (or the given ``indices``) exactly.
 
     ``size`` letterboxes each frame to ``size`` x ``size`` (longest side = size). Frames are
     upright (display rotation applied). ``threads`` = 0 picks decoder threads from the
-    slice count and frame size (see :func:`_configure`). Raises
-    :class:`VideoDecodeError`. If a stream is broken so that a target frame never comes out
-    of the decoder, the next decoded frame stands in for it.
+    slice count and frame size (see :func:`aura.video.threads.configure_threads`). Raises
+    :class:`VideoDecodeError` (``too_large`` for frames above ``max_pixels``; None: no
+    cap). The frame count is the packets really there, whatever the header says. If a
+    stream is broken so that a target frame never comes out of the decoder, the next
+    decoded frame stands in for it.
     """
     p = Path(path)
-    container, stream = open_video(p)
+    want = _Want(num_frames, indices, size, threads, max_pixels)
+    container, stream = open_video(p, max_pixels=max_pixels)
     try:
         try:
             index = build_index(p, container, stream)
             if index is None:
-                return _sample_sequential(p, container, stream, num_frames, indices, size, threads)
+                return _sample_sequential(p, container, stream, want)
             try:
-                return _sample_seek(p, container, stream, index, num_frames, indices, size, threads)
+                return _sample_seek(p, container, stream, index, want)
             except _IndexMismatch:
                 # The demuxer index did not hold presentation timestamps after all.
                 container.close()
-                container, stream = open_video(p)
+                container, stream = open_video(p, max_pixels=max_pixels)
                 index = from_demux(p, container, stream)
                 if index is None:
-                    return _sample_sequential(
-                        p, container, stream, num_frames, indices, size, threads
-                    )
-                return _sample_seek(p, container, stream, index, num_frames, indices, size, threads)
+                    return _sample_sequential(p, container, stream, want)
+                return _sample_seek(p, container, stream, index, want)
         except av.FFmpegError as e:
             raise VideoDecodeError(p, "corrupt", f"FFmpeg: {e}") from None
     finally:
         container.close()
+
+
+@dataclass(frozen=True)
+class _Want:
+    """What :func:`sample_frames` was asked for."""
+
+    num_frames: int
+    indices: Sequence[int] | None
+    size: int | None
+    threads: int
+    max_pixels: int | None
 
 
 def _targets(n: int, num_frames: int, indices: Sequence[int] | None) -> np.ndarray:
@@ -214,11 +195,11 @@ def _targets(n: int, num_frames: int, indices: Sequence[int] | None) -> np.ndarr
 class _Collector:
     """Fills output slots for sorted distinct targets as decoded frames pass by."""
 
-    def __init__(self, want: np.ndarray, size: int | None) -> None:
-        self.want = want
+    def __init__(self, n_frames: int, want: _Want, path: Path) -> None:
+        self.want = _targets(n_frames, want.num_frames, want.indices)
         # Not np.unique: its first call imports numpy.ma (~30 ms).
-        self.uniq = np.asarray(sorted(set(want.tolist())), dtype=np.int64)
-        self.conv = _Converter(size)
+        self.uniq = np.asarray(sorted(set(self.want.tolist())), dtype=np.int64)
+        self.conv = _Converter(want.size, path, want.max_pixels)
         self.out: np.ndarray | None = None
         self.got_s = np.zeros(len(self.uniq), dtype=np.float64)
         self.done = 0
@@ -257,12 +238,9 @@ def _sample_seek(
     container: InputContainer,
     stream: VideoStream,
     index: FrameIndex,
-    num_frames: int,
-    indices: Sequence[int] | None,
-    size: int | None,
-    threads: int,
+    want: _Want,
 ) -> Clip:
-    col = _Collector(_targets(index.n_frames, num_frames, indices), size)
+    col = _Collector(index.n_frames, want, p)
     tpts = index.pts[col.uniq]
     tkey = index.start_key[col.uniq]
     target_pts = set(tpts.tolist())
@@ -298,7 +276,7 @@ def _sample_seek(
                 error = e
             break
         if not configured:
-            _configure(stream, threads, packet)
+            configure_threads(stream, want.threads, packet)
             configured = True
         if packet.is_keyframe:
             fed_key = max(fed_key, index.key_no.get(packet.pts, -1))  # type: ignore[arg-type]
@@ -364,27 +342,24 @@ def _sample_sequential(
     p: Path,
     container: InputContainer,
     stream: VideoStream,
-    num_frames: int,
-    indices: Sequence[int] | None,
-    size: int | None,
-    threads: int,
+    want: _Want,
 ) -> Clip:
     """Fallback when packets lack timestamps: count packets, then decode from the start."""
     container.close()  # the failed index pass consumed it; raw streams may not seek
-    container, stream = open_video(p)
+    container, stream = open_video(p, max_pixels=want.max_pixels)
     try:
         n = sum(1 for pk in container.demux(stream) if pk.size and not pk.is_discard)
     finally:
         container.close()
     if n == 0:
         raise VideoDecodeError(p, "corrupt", "the video stream has no frames")
-    col = _Collector(_targets(n, num_frames, indices), size)
-    container, stream = open_video(p)
+    col = _Collector(n, want, p)
+    container, stream = open_video(p, max_pixels=want.max_pixels)
     rate = stream.average_rate or stream.guessed_rate
     tb = float(stream.time_base) if stream.time_base else 0.0
     error: av.FFmpegError | None = None
     try:
-        for i, frame in enumerate(_decode_all(container, stream, threads)):
+        for i, frame in enumerate(_decode_all(container, stream, want.threads)):
             seconds = (
                 frame.pts * tb if frame.pts is not None else (i / rate if rate else float("nan"))
             )
@@ -405,18 +380,25 @@ def _decode_all(
     configured = False
     for packet in container.demux(stream):
         if not configured:
-            _configure(stream, threads, packet if packet.size else None)
+            configure_threads(stream, threads, packet if packet.size else None)
             configured = True
         yield from stream.codec_context.decode(packet if packet.size else None)
 
 
 def iter_frames(
-    path: str | Path, *, size: int | None = None, threads: int = 0
+    path: str | Path,
+    *,
+    size: int | None = None,
+    threads: int = 0,
+    max_pixels: int | None = MAX_PIXELS,
 ) -> Iterator[np.ndarray]:
-    """Yield every frame in presentation order (upright, optionally letterboxed) one at a time."""
+    """Yield every frame in presentation order (upright, optionally letterboxed) one at a time.
+
+    Raises :class:`VideoDecodeError` (``too_large`` for frames above ``max_pixels``).
+    """
     p = Path(path)
-    container, stream = open_video(p)
-    conv = _Converter(size)
+    container, stream = open_video(p, max_pixels=max_pixels)
+    conv = _Converter(size, p, max_pixels)
     try:
         for frame in _decode_all(container, stream, threads):
             out = np.zeros(conv.shape or conv.setup(frame), dtype=np.uint8)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from aura.video.letterbox import letterbox_geometry
+from aura.video.limits import MAX_PIXELS
 from aura.video.probe import probe
 from aura.video.sampler import iter_frames
 from aura.video.writer import VideoWriter
@@ -26,12 +27,14 @@ def scale_video(
     codec: str = "h264",
     preset: str = "veryfast",
     transform: FrameTransform | None = None,
+    max_pixels: int | None = MAX_PIXELS,
 ) -> dict[str, Any]:
     """Letterbox every frame of ``src`` to ``size`` x ``size`` (aspect kept) and write ``dst``.
 
     Frames stream from decoder to encoder one at a time. The output is constant frame rate at
     the source's average fps. Returns the geometry: the scaled picture size inside the square
-    and the padding (top, bottom, left, right), plus frame counts.
+    and the padding (top, bottom, left, right), plus frame counts. Frames above
+    ``max_pixels`` are refused (``too_large``) before any is decoded.
 
     ``transform`` (optional) receives the letterboxed frame iterator and the geometry (the
     ``content_*`` and ``pad_*`` keys) and yields the frames actually written; see
@@ -39,7 +42,7 @@ def scale_video(
     """
     if size < 16 or size % 2:
         raise ValueError(f"scaling.target_size={size}: must be an even number >= 16")
-    info = probe(src, verify=False)
+    info = probe(src, verify=False, max_pixels=max_pixels)
     width, height = (
         (info.height, info.width) if info.rotation in (90, 270) else (info.width, info.height)
     )
@@ -53,7 +56,7 @@ def scale_video(
         "pad_right": right,
     }
     fps = info.fps if info.fps and info.fps > 0 else 25.0
-    frames: Iterable[np.ndarray] = iter_frames(src, size=size)
+    frames: Iterable[np.ndarray] = iter_frames(src, size=size, max_pixels=max_pixels)
     if transform is not None:
         frames = transform(iter(frames), dict(geometry))
     with VideoWriter(

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from aura.video.limits import MAX_PIXELS
 from aura.video.scale import scale_video
 
 if TYPE_CHECKING:
@@ -102,6 +103,7 @@ def scale_video_vae(
     weights_path: str | Path,
     crf: int = 18,
     batch: int = 8,
+    max_pixels: int | None = MAX_PIXELS,
 ) -> dict[str, Any]:
     """Letterbox ``src`` to ``size`` x ``size``, re-synthesise it with the VAE, write ``dst``.
 
@@ -117,4 +119,4 @@ def scale_video_vae(
             f"factor {factor} (VAE in {weights_path})"
         )
     transform = functools.partial(_resynthesize, vae=vae, batch=batch)
-    return scale_video(src, dst, size=size, crf=crf, transform=transform)
+    return scale_video(src, dst, size=size, crf=crf, transform=transform, max_pixels=max_pixels)
