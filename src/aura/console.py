@@ -108,6 +108,7 @@ def setup_fvc(
     read; 0 otherwise.
     """
     from aura.corpus.archive import ExtractLimits, extract_archive
+    from aura.corpus.records import check_stem
 
     limits = ExtractLimits(
         max_member_size=max_member_size,
@@ -117,7 +118,8 @@ def setup_fvc(
     )
     reports = []
     for archive in archives:
-        click.echo(f"{archive.name} -> {dest / 'videos' / archive.stem}")
+        target = "(refused)" if check_stem(archive.stem) else dest / "videos" / archive.stem
+        click.echo(f"{archive.name} -> {target}")
         report = extract_archive(archive, dest, limits, progress=progress)
         _echo_problems(report)
         reports.append(report)
@@ -156,6 +158,54 @@ def _echo_summary(reports: list[ExtractReport]) -> None:
         click.echo(f"{row[0]:<{width}}  " + "  ".join(f"{v:>9}" for v in row[1:]))
 
 
+@main.command("teardown-fvc")
+@click.option(
+    "--dest",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The corpus root given to setup-fvc.",
+)
+@click.option("--yes", is_flag=True, help="Really remove; without it nothing is touched.")
+def teardown_fvc(dest: Path, yes: bool) -> None:
+    """Remove exactly what setup-fvc extracted into DEST/videos/ (a dry run unless --yes).
+
+    Only files setup-fvc wrote, still with the recorded size and CRC-32, are removed, then the
+    empty folders it created, then its records. Archives, annotation CSVs, files placed by
+    you and files changed since extraction are kept and listed. Exits 1 if a record was
+    refused (it points outside DEST/videos) or a removal failed.
+    """
+    from aura.corpus.archive import format_size
+    from aura.corpus.teardown import teardown
+
+    report = teardown(dest, dry_run=not yes)
+    if not report.n_records and report.ok:
+        click.echo(f"No setup-fvc records in {dest / '.aura-setup'}: nothing to remove.")
+        return
+    verb = "would remove" if report.dry_run else "removed"
+    if report.dry_run:
+        click.echo(f"Dry run: nothing is removed. Run again with --yes to remove from {dest}.")
+    for key, size in report.removed:
+        click.echo(f"  {verb}  {key} ({format_size(size)})")
+    for key in report.folders:
+        click.echo(f"  {verb}  folder {key}/")
+    for key, reason in report.kept:
+        click.echo(f"  kept  {key}: {reason}")
+    for key, reason in report.refused:
+        click.echo(f"  refused  {key}: {reason}")
+    for key, message in report.errors:
+        click.echo(f"  error  {key}: {message}")
+    for key in report.records:
+        click.echo(f"  {verb}  record {key}")
+    total = format_size(sum(size for _, size in report.removed))
+    click.echo(
+        f"{verb} {len(report.removed)} files ({total}) and {len(report.folders)} folders; "
+        f"kept {len(report.kept)}, refused {len(report.refused)}, errors {len(report.errors)}"
+    )
+    if not report.ok:
+        click.echo("Some records were refused or removals failed; see above.", err=True)
+        raise SystemExit(1)
+
+
 @main.command("demo")
 @click.option(
     "--dest",
@@ -164,27 +214,30 @@ def _echo_summary(reports: list[ExtractReport]) -> None:
     show_default=True,
     help="Where to write the FVC-layout demo corpus.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Generator seed.")
+@click.option("--seed", type=int, default=None, help="Generator seed [default: DemoConfig's].")
 @click.option(
     "--cascades",
     type=click.IntRange(min=2),
-    default=16,
-    show_default=True,
-    help="Cascades (half real, half fake).",
+    default=None,
+    help="Cascades, half real, half fake [default: DemoConfig's].",
 )
 @click.option(
     "--reposts",
     type=click.IntRange(min=0),
-    default=2,
-    show_default=True,
-    help="Reposts per cascade.",
+    default=None,
+    help="Reposts per cascade [default: DemoConfig's].",
 )
 @click.option("--force", is_flag=True, help="Regenerate even if the corpus is up to date.")
-def demo(dest: Path, seed: int, cascades: int, reposts: int, force: bool) -> None:
-    """Generate the deterministic demo corpus (what `kedro run` does for corpus.kind=demo)."""
+def demo(
+    dest: Path, seed: int | None, cascades: int | None, reposts: int | None, force: bool
+) -> None:
+    """Generate the deterministic demo corpus (what `kedro run` does for corpus.kind=demo).
+
+    Unset options take ``corpus.demo``'s defaults (``aura.corpus.demo.DemoConfig``)."""
     from aura.corpus.demo import DemoConfig, generate_demo_corpus
 
-    config = DemoConfig(seed=seed, n_cascades=cascades, reposts_per_cascade=reposts)
+    given = {"seed": seed, "n_cascades": cascades, "reposts_per_cascade": reposts}
+    config = DemoConfig.from_params({k: v for k, v in given.items() if v is not None})
     manifest = generate_demo_corpus(dest, config, force=force)
     click.echo(f"{len(manifest['videos'])} files in {dest} (config hash {manifest['config_hash']})")
 
@@ -199,3 +252,38 @@ def features_cmd() -> None:
         click.echo(f"[{group}]")
         for name in GROUPS[group].features:
             click.echo(f"  {name:<28} {FEATURES[name]}")
+
+
+@main.command("config")
+@click.argument("key", required=False)
+@click.option("--env", "-e", default=None, help="Kedro environment (e.g. fvc); default: local.")
+@click.option(
+    "--params",
+    default="",
+    help='Runtime parameters as for `kedro run`, e.g. "training.n_folds=3,corpus.kind=fvc".',
+)
+def config_cmd(key: str | None, env: str | None, params: str) -> None:
+    """Print the resolved parameters (conf/base + env + --params, every default filled in) as
+    YAML, or the block KEY (e.g. training.trainer). Run it in the project folder."""
+    import yaml
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+    from omegaconf import OmegaConf
+
+    from aura.config import ConfigError
+    from aura.parameters import resolve
+
+    bootstrap_project(Path.cwd())
+    items = [item.strip() for item in params.split(",") if item.strip()]
+    runtime = OmegaConf.to_container(OmegaConf.from_dotlist(items)) if items else None
+    try:
+        with KedroSession.create(env=env, runtime_params=runtime) as session:
+            config = resolve(session.load_context().config_loader["parameters"])
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    values: Any = config.to_params()
+    for part in key.split(".") if key else []:
+        if not isinstance(values, dict) or part not in values:
+            raise click.ClickException(f"{key}: no such parameter")
+        values = values[part]
+    click.echo(yaml.safe_dump(values, sort_keys=False).rstrip())

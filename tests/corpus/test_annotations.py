@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from aura.corpus import annotations as ann
+from aura.corpus.ids import MAX_ID_LENGTH, encode_path, is_source_id, variant_id
 
 EXCLUDE_ALL = dict.fromkeys(ann.EXTRA_LABELS, "exclude")
 
@@ -149,7 +150,7 @@ def test_extra_label_mapping(tmp_path: Path) -> None:
     assert "FVC_dup.csv:4" in str(rows[2]["error"]) and "weird" in str(rows[3]["error"])
     with pytest.raises(ValueError, match=r"corpus.extra_labels.parody"):
         ann.read_fvc_csv(csv, {"parody": "maybe"})
-    with pytest.raises(ValueError, match="unknown label 'satire'"):
+    with pytest.raises(ValueError, match=r"corpus.extra_labels.satire: unknown key"):
         ann.read_fvc_csv(csv, {"satire": "fake"})
 
 
@@ -171,6 +172,43 @@ def test_manifest(tmp_path: Path) -> None:
     )
     rows = ann.read_manifest(manifest)
     assert [r["status"] for r in rows] == [ann.OK, ann.OK, ann.BAD_ROW, ann.BAD_ROW]
-    assert rows[0]["video_id"] == "a__clip" and rows[1]["video_id"] == "b__clip"
-    assert rows[0]["cascade_id"] == "g1" and rows[1]["cascade_id"] == "b__clip"
+    assert rows[0]["video_id"] == "a==clip.mp4" and rows[1]["video_id"] == "b==clip.mp4"
+    assert rows[0]["cascade_id"] == "g1" and rows[1]["cascade_id"] == "b==clip.mp4"
     assert rows[1]["label"] == "fake" and rows[0]["path"] == str(tmp_path / "a" / "clip.mp4")
+
+
+def test_manifest_ids_are_injective_and_file_name_safe(tmp_path: Path) -> None:
+    # Pairs that clashed or could clash: same stem, same name in other folders, names that
+    # spell the encoding of a separator, a variant id, a hidden or option-like name.
+    paths = [
+        "a/x/v.mp4",
+        "b/x/v.mp4",
+        "a/x/v.webm",
+        "a==x==v.mp4",
+        "a=3d==3d=x.mp4",
+        "a__v1.mp4",
+        "a.mp4~v1",
+        "a.mp4=7e=v1",
+        ".hidden.mp4",
+        "=2e=hidden.mp4",
+        "-rf.mp4",
+        "clip one.mp4",
+        "clip_one.mp4",
+        "clip=20=one.mp4",
+        "vidéo.mp4",
+        "/".join(["deep"] * 60) + "/v.mp4",
+        "/".join(["deep"] * 60) + "/w.mp4",
+    ]
+    ids = [encode_path(p) for p in paths]
+    assert len(set(ids)) == len(paths)
+    assert all(is_source_id(i) and len(i) <= MAX_ID_LENGTH for i in ids)
+    assert ids[:3] == ["a==x==v.mp4", "b==x==v.mp4", "a==x==v.webm"]
+    assert ids[8] == "=2e=hidden.mp4" and ids[10] == "=2d=rf.mp4"
+    assert ids[15].startswith("=h") and ids[15].endswith("==deep==v.mp4")
+    # no source id (FVC or manifest) can spell another source's variant id
+    assert not is_source_id(variant_id("a.mp4", 1)) and "~" not in "".join(ids)
+
+
+@pytest.mark.parametrize("fvc_id", ["-abcDEF_123", "AAAAAAAAAAA", "123456789012345678"])
+def test_fvc_ids_are_source_ids_as_they_are(fvc_id: str) -> None:
+    assert is_source_id(fvc_id)

@@ -6,9 +6,12 @@ import csv
 import hashlib
 import json
 import logging
+import os
 import re
 import shutil
-from dataclasses import asdict
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import av
@@ -17,6 +20,8 @@ import numpy as np
 import pytest
 
 from aura.corpus.demo import MANIFEST_NAME, DemoConfig, generate_demo_corpus
+from aura.corpus.demo.generate import LOCK_NAME
+from aura.corpus.demo.lock import exclusive
 
 # 3 fake + 3 real cascades: every fake cascade is guaranteed one trace in turn (rendered, blend,
 # flicker), so each physical check below has material.
@@ -126,7 +131,8 @@ def test_urls_yield_the_ids_that_name_the_files(corpus: tuple[Path, dict]) -> No
 
 def test_labels_are_balanced_and_manifest_matches_files(corpus: tuple[Path, dict]) -> None:
     root, manifest = corpus
-    assert manifest["config"] == asdict(CONFIG) and manifest["config_hash"] == CONFIG.fingerprint()
+    assert manifest["config"] == CONFIG.model_dump()
+    assert manifest["config_hash"] == CONFIG.fingerprint()
     originals = [v for v in manifest["videos"] if v["kind"] == "original"]
     assert (
         sum(v["label"] == "fake" for v in originals)
@@ -226,6 +232,70 @@ def test_damaged_corpus_is_regenerated_and_foreign_folders_refused(
         generate_demo_corpus(foreign, CONFIG, force=True)
     with pytest.raises(ValueError):
         DemoConfig(n_cascades=1)
+
+
+# --- concurrent runs -----------------------------------------------------------------------
+
+SMALL = DemoConfig(n_cascades=2, reposts_per_cascade=1, min_duration_s=0.5, max_duration_s=0.6)
+#: A run that waits for the test's go signal, so both start generating at the same moment.
+_CHILD = """
+import json, sys, time
+from pathlib import Path
+from aura.corpus.demo import DemoConfig, generate_demo_corpus
+root, ready, go = map(Path, sys.argv[1:4])
+ready.touch()
+deadline = time.monotonic() + 60
+while not go.exists():
+    if time.monotonic() > deadline:
+        sys.exit("no go signal")
+    time.sleep(0.005)
+config = DemoConfig(**json.loads(sys.argv[4]))
+print(generate_demo_corpus(root, config, workers=1)["config_hash"])
+"""
+#: One small generation takes ~2.5 s here (imports included); every wait allows 3x two of them.
+TIMEOUT_S = 60
+
+
+@pytest.mark.slow
+def test_two_first_runs_at_once_both_succeed(tmp_path: Path) -> None:
+    root, go = tmp_path / "demo", tmp_path / "go"
+    ready = [tmp_path / f"ready{i}" for i in range(2)]
+    config = json.dumps(SMALL.model_dump())
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _CHILD, str(root), str(r), str(go), config],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for r in ready
+    ]
+    try:
+        deadline = time.monotonic() + TIMEOUT_S
+        while not all(r.exists() for r in ready) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        go.touch()
+        results = [p.communicate(timeout=TIMEOUT_S) for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
+    for p, (out, err) in zip(procs, results, strict=True):
+        assert p.returncode == 0, err
+        assert out.strip() == SMALL.fingerprint()
+    reference = tmp_path / "reference"
+    generate_demo_corpus(reference, SMALL, workers=1)
+    assert _files(root) == _files(reference)  # byte-identical, and no lock or temp file left
+
+
+def test_a_held_lock_names_its_holder_and_the_wait_is_bounded(tmp_path: Path) -> None:
+    root = tmp_path / "demo"
+    root.mkdir()
+    with exclusive(root / LOCK_NAME, 1, "test"):
+        start = time.monotonic()
+        with pytest.raises(TimeoutError, match=rf"pid {os.getpid()} on .* has held this lock"):
+            generate_demo_corpus(root, SMALL, lock_timeout_s=0.5)
+        assert time.monotonic() - start < 5
+    assert not (root / LOCK_NAME).exists() and not (root / MANIFEST_NAME).exists()
 
 
 # --- the physical traces, measured on decoded frames and compared as class means ---------------

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pickle
+import re
 import socket
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import timm
 import torch
@@ -15,6 +18,7 @@ from torchvision.models.video import r3d_18
 from aura.models import create_model
 from aura.models.weights import (
     PretrainedWeightsWarning,
+    UnsafeWeightsError,
     WeightsNotFoundError,
     describe_pretrained,
     hf_cache_dir,
@@ -174,3 +178,82 @@ def test_network_probe_on_localhost() -> None:
 def test_describe_pretrained_needs_a_registry_model() -> None:
     with pytest.raises(AttributeError, match="create_model"):
         describe_pretrained(torch.nn.Linear(2, 1))
+
+
+# --- no code runs from a weights file ---------------------------------------------------------
+
+
+class _Payload:
+    """Unpickling this runs ``exec``, which writes a marker file (a stand-in for any payload)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple:
+        return (exec, (f"open({str(self.marker)!r}, 'w').close()",))
+
+
+def _crafted(path: Path, marker: Path, legacy: bool = False) -> Path:
+    """A weights file whose state dict hides the payload next to real-looking tensors."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {"model_state": {"stem.0.weight": torch.zeros(1)}, "epoch": _Payload(marker)}
+    if legacy:  # a bare pickle stream, as old torch.save and hand-made files are
+        with path.open("wb") as fh:
+            pickle.dump(state, fh)
+    else:
+        torch.save(state, path)
+    return path
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+@pytest.mark.parametrize("pretrained", ["auto", True])
+def test_crafted_file_in_hub_cache_is_refused_not_run(
+    empty_caches: dict[str, Path], tmp_path: Path, pretrained: object, legacy: bool
+) -> None:
+    marker = tmp_path / "pwned"
+    cached = _crafted(empty_caches["checkpoints"] / "r3d_18-b3b3357e.pth", marker, legacy)
+    with pytest.raises(UnsafeWeightsError) as info:
+        create_model("r3d18_inception", pretrained=pretrained, branch_channels=8)
+    assert str(cached) in str(info.value)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "file_name", "cfg"),
+    [
+        ("r3d18_inception", "r3d.pth", {}),
+        ("x3d", "X3D_XS.pyth", {"variant": "XS", **TINY_X3D}),
+        ("vit_transformer", "vit.pth", VIT_TINY),
+    ],
+)
+def test_crafted_weights_path_is_refused_not_run(
+    empty_caches: dict[str, Path], tmp_path: Path, name: str, file_name: str, cfg: dict
+) -> None:
+    marker = tmp_path / "pwned"
+    path = _crafted(tmp_path / file_name, marker)
+    with pytest.raises(UnsafeWeightsError, match=re.escape(str(path))):
+        create_model(name, pretrained=True, weights_path=str(path), **cfg)
+    assert not marker.exists()
+
+
+def test_crafted_file_in_hf_cache_is_refused_not_run(
+    empty_caches: dict[str, Path], tmp_path: Path
+) -> None:
+    marker = tmp_path / "pwned"
+    repo = empty_caches["hf"] / "models--timm--vit_tiny_patch16_224.augreg_in21k_ft_in1k"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("0123abcd")
+    path = _crafted(repo / "snapshots" / "0123abcd" / "pytorch_model.bin", marker)
+    with pytest.raises(UnsafeWeightsError, match=re.escape(str(path))):
+        create_model("vit_gru", pretrained="auto", **VIT_TINY)
+    assert not marker.exists()
+
+
+def test_pyth_checkpoint_with_numpy_counters_loads(tmp_path: Path) -> None:
+    torch.manual_seed(4)
+    kinetics = create_x3d(input_clip_length=4, input_crop_size=160, model_num_class=400, **TINY_X3D)
+    path = tmp_path / "X3D_XS.pyth"
+    torch.save({"model_state": kinetics.state_dict(), "epoch": np.int64(300)}, path)
+    model = create_model("x3d", variant="XS", pretrained=True, weights_path=str(path), **TINY_X3D)
+    ours, theirs = model.net.state_dict(), kinetics.state_dict()
+    assert all(torch.equal(ours[k], theirs[k]) for k in ours if not k.startswith("blocks.5.proj."))

@@ -7,13 +7,20 @@ duplicate ids) are recorded in ``status``/``error``, never dropped.
 from __future__ import annotations
 
 import csv
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
+from typing import ClassVar, Literal
 from urllib.parse import parse_qs, urlparse
 
 import polars as pl
+
+from aura.config import Section
+from aura.corpus.ids import encode_path
+
+log = logging.getLogger(__name__)
 
 #: Statuses written by annotation parsing; probing adds the video ones (see ``aura.corpus.status``).
 OK = "ok"
@@ -22,10 +29,24 @@ BAD_URL = "bad_url"
 LABEL_EXCLUDED = "label_excluded"
 LABEL_CONFLICT = "label_conflict"
 DUPLICATE = "duplicate"
+OUTSIDE_ROOT = "outside_root"
 
 BINARY_LABELS = ("real", "fake")
 #: FVC's extra repost labels; the ``corpus.extra_labels`` parameter maps each to real, fake or exclude.
 EXTRA_LABELS = ("uncertain", "debunked", "parody")
+
+
+class ExtraLabels(Section):
+    """``corpus.extra_labels``: each of FVC's extra repost labels → ``real``, ``fake`` or
+    ``exclude`` (excluded rows stay in ``video_index`` as ``label_excluded``)."""
+
+    PREFIX: ClassVar[str] = "corpus.extra_labels"
+
+    uncertain: Literal["real", "fake", "exclude"] = "exclude"
+    debunked: Literal["real", "fake", "exclude"] = "exclude"
+    parody: Literal["real", "fake", "exclude"] = "exclude"
+
+
 FVC_COLUMNS = ("cascade_id", "video_url", "label")
 
 ANNOTATION_SCHEMA = {
@@ -86,22 +107,18 @@ def parse_video_url(url: str) -> tuple[str, str]:
     )
 
 
-def map_label(raw: str, extra_labels: Mapping[str, str]) -> str | None:
+def map_label(raw: str, extra_labels: ExtraLabels) -> str | None:
     """Map an FVC label to ``real``/``fake``; ``None`` means excluded.
 
     Raises:
-        ValueError: the label is unknown or its mapping is not real/fake/exclude.
+        ValueError: the label is unknown.
     """
     label = raw.strip().lower()
     if label in BINARY_LABELS:
         return label
     if label in EXTRA_LABELS:
-        target = str(extra_labels.get(label, "exclude")).strip().lower()
-        if target == "exclude":
-            return None
-        if target in BINARY_LABELS:
-            return target
-        raise ValueError(f"corpus.extra_labels.{label}={target!r}: expected real, fake or exclude")
+        target = getattr(extra_labels, label)
+        return None if target == "exclude" else target
     raise ValueError(f"unknown label {raw!r}")
 
 
@@ -112,19 +129,16 @@ def _row(source: str, line: int, **values: object) -> dict[str, object]:
     return row
 
 
-def read_fvc_csv(path: Path, extra_labels: Mapping[str, str]) -> list[dict[str, object]]:
+def read_fvc_csv(
+    path: Path, extra_labels: ExtraLabels | Mapping[str, str] | None = None
+) -> list[dict[str, object]]:
     """Parse one FVC annotation file (``cascade_id,video_url,label``) into annotation rows.
 
     Raises:
-        ValueError: the file lacks the FVC columns (names the file and the columns found).
+        ValueError: the file lacks the FVC columns (names the file and the columns found), or
+            ``extra_labels`` is not a valid ``corpus.extra_labels`` block (names the key).
     """
-    for key, value in extra_labels.items():
-        if key not in EXTRA_LABELS:
-            raise ValueError(
-                f"corpus.extra_labels: unknown label {key!r}, expected one of {EXTRA_LABELS}"
-            )
-        if str(value).lower() not in {*BINARY_LABELS, "exclude"}:
-            raise ValueError(f"corpus.extra_labels.{key}={value!r}: expected real, fake or exclude")
+    labels = ExtraLabels.from_params(extra_labels)
     rows: list[dict[str, object]] = []
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
@@ -156,7 +170,7 @@ def read_fvc_csv(path: Path, extra_labels: Mapping[str, str]) -> list[dict[str, 
                 rows.append(row)
                 continue
             try:
-                row["label"] = map_label(raw, extra_labels)
+                row["label"] = map_label(raw, labels)
             except ValueError as exc:
                 row.update(status=BAD_ROW, error=f"{path.name}:{line}: {exc}")
                 rows.append(row)
@@ -166,15 +180,21 @@ def read_fvc_csv(path: Path, extra_labels: Mapping[str, str]) -> list[dict[str, 
                     status=LABEL_EXCLUDED, error=f"label {raw!r} excluded by corpus.extra_labels"
                 )
             rows.append(row)
+    if not rows:
+        _warn_empty(path)
     return rows
 
 
-def read_manifest(path: Path) -> list[dict[str, object]]:
+def read_manifest(path: Path, allow_outside_root: bool = False) -> list[dict[str, object]]:
     """Parse a user manifest CSV ``path,label[,group]``; paths are relative to the manifest.
 
-    The video id is the file stem (made unique with the parent folder name when stems clash);
-    ``group`` becomes the cascade id (default: the video id itself).
+    The video id encodes the file's real path relative to the manifest folder (symlinks
+    resolved; see :func:`aura.corpus.ids.encode_path`), so two files never share an id and only
+    a true repeat of one file is a duplicate. ``group`` becomes the cascade id (default: the
+    video id). A path resolving outside the manifest folder is ``outside_root`` (never opened)
+    unless ``allow_outside_root`` (``corpus.allow_outside_root``).
     """
+    root = path.parent.resolve()
     rows: list[dict[str, object]] = []
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
@@ -185,38 +205,51 @@ def read_manifest(path: Path) -> list[dict[str, object]]:
             )
         for record in reader:
             line = reader.line_num
-            rel = (record.get("path") or "").strip()
-            raw = (record.get("label") or "").strip()
-            video = (path.parent / rel).resolve() if rel else None
-            row = _row(
-                path.name, line, label_raw=raw, platform="local", path=str(video) if video else None
-            )
-            if video is None or not raw:
-                row.update(status=BAD_ROW, error=f"{path.name}:{line}: empty path or label")
-                rows.append(row)
-                continue
-            row["url"] = video.as_uri()
-            row["video_id"] = video.stem
-            row["cascade_id"] = (record.get("group") or "").strip() or video.stem
-            label = raw.lower()
-            if label not in BINARY_LABELS:
-                row.update(
-                    status=BAD_ROW, error=f"{path.name}:{line}: label {raw!r} is not real or fake"
-                )
-            else:
-                row["label"] = label
-            rows.append(row)
-    stems: dict[str, list[dict[str, object]]] = defaultdict(list)
-    for row in rows:
-        if row["video_id"]:
-            stems[str(row["video_id"])].append(row)
-    for same in stems.values():
-        if len({r["path"] for r in same}) > 1:
-            for r in same:
-                r["video_id"] = f"{Path(str(r['path'])).parent.name}__{r['video_id']}"
-                if r["cascade_id"] == Path(str(r["path"])).stem:
-                    r["cascade_id"] = r["video_id"]
+            rows.append(_manifest_row(path, root, line, record, allow_outside_root))
+    if not rows:
+        _warn_empty(path)
     return rows
+
+
+def _manifest_row(
+    manifest: Path, root: Path, line: int, record: dict[str, str | None], allow_outside: bool
+) -> dict[str, object]:
+    rel = (record.get("path") or "").strip()
+    raw = (record.get("label") or "").strip()
+    where = f"{manifest.name}:{line}"
+    row = _row(manifest.name, line, label_raw=raw, platform="local")
+    if not rel or not raw:
+        row.update(status=BAD_ROW, error=f"{where}: empty path or label")
+        return row
+    try:
+        video = (root / rel).resolve()
+    except (OSError, RuntimeError, ValueError) as exc:  # NUL byte, symlink loop
+        row.update(status=BAD_ROW, error=f"{where}: unusable path {rel!r}: {exc}")
+        return row
+    inside = video.is_relative_to(root)
+    row["video_id"] = encode_path(video.relative_to(root).as_posix() if inside else str(video))
+    row["url"] = video.as_uri()
+    row["cascade_id"] = (record.get("group") or "").strip() or row["video_id"]
+    if not inside and not allow_outside:
+        row.update(
+            status=OUTSIDE_ROOT,
+            error=(
+                f"{where}: path {rel!r} resolves to {video}, outside the manifest folder {root}; "
+                "set corpus.allow_outside_root: true to read files there"
+            ),
+        )
+        return row
+    row["path"] = str(video)
+    label = raw.lower()
+    if label not in BINARY_LABELS:
+        row.update(status=BAD_ROW, error=f"{where}: label {raw!r} is not real or fake")
+    else:
+        row["label"] = label
+    return row
+
+
+def _warn_empty(path: Path) -> None:
+    log.warning("%s has a header but no data rows: it adds no video to the index", path)
 
 
 def flag_duplicates(rows: list[dict[str, object]]) -> None:
@@ -227,7 +260,7 @@ def flag_duplicates(rows: list[dict[str, object]]) -> None:
     """
     by_id: dict[str, list[dict[str, object]]] = defaultdict(list)
     for row in rows:
-        if row["video_id"] and row["status"] not in (BAD_ROW, BAD_URL):
+        if row["video_id"] and row["status"] not in (BAD_ROW, BAD_URL, OUTSIDE_ROOT):
             by_id[str(row["video_id"])].append(row)
     for vid, same in by_id.items():
         if len(same) < 2:

@@ -9,23 +9,28 @@ next to its target and moved into place with ``os.replace``, so a refusal, an
 error or an interrupt never leaves a partial file behind.
 
 Refused and failed members are reported and skipped; the rest still extract.
-A re-run skips members already on disk with the same size and CRC-32.
+A re-run skips members already on disk with the same size and CRC-32. An archive whose stem
+cannot name a folder (``..``, hidden, with separators) is refused whole, and every write path
+must resolve inside ``DEST/videos/<stem>/``. What was written is recorded per stem
+(``aura.corpus.records``) so that ``aura teardown-fvc`` can remove exactly that.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 import stat
 import tempfile
 import zipfile
-import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+
+from aura.corpus.records import STATE_DIR, ExtractionRecord, check_stem, file_crc32
+
+__all__ = ["STATE_DIR", "file_crc32"]  # re-exported: they used to live here
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +46,6 @@ DEFAULT_MAX_MEMBERS = 100_000
 
 CHUNK_SIZE = 1 * MiB
 PROGRESS_MIN_BYTES = 64 * MiB
-STATE_DIR = ".aura-setup"
 _IGNORED_TOP = "__MACOSX"
 _SPECIAL_TYPES = {
     stat.S_IFCHR: "character device",
@@ -171,15 +175,6 @@ def copy_capped(
     return written
 
 
-def file_crc32(path: Path) -> int:
-    """CRC-32 of a file, streamed."""
-    crc = 0
-    with path.open("rb") as fh:
-        while chunk := fh.read(CHUNK_SIZE):
-            crc = zlib.crc32(chunk, crc)
-    return crc
-
-
 def strip_prefix(entries: Iterable[tuple[list[str], bool]], stem: str) -> bool:
     """True when every ``(parts, is_dir)`` entry sits under one top folder named like ``stem``."""
     entries = [(parts, is_dir) for parts, is_dir in entries if parts]
@@ -189,56 +184,6 @@ def strip_prefix(entries: Iterable[tuple[list[str], bool]], stem: str) -> bool:
         parts[0].casefold() == stem.casefold() and (len(parts) > 1 or is_dir)
         for parts, is_dir in entries
     )
-
-
-class _State:
-    """Per-archive cache ``member -> (size, crc, mtime_ns)`` that spares re-hashing on re-runs.
-
-    It is only a cache: an entry counts only if the file on disk still has the
-    recorded size and mtime and the zip declares the recorded CRC; otherwise the
-    file is hashed.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.entries: dict[str, list[int]] = {}
-        self.dirty = False
-        try:
-            loaded = json.loads(path.read_text())
-            if isinstance(loaded, dict):
-                self.entries = loaded
-        except (OSError, ValueError):
-            pass
-
-    def matches(self, key: str, target: Path, info: zipfile.ZipInfo) -> bool:
-        """True when ``target`` already holds exactly this member's bytes."""
-        try:
-            st = os.stat(target, follow_symlinks=False)
-        except OSError:
-            return False
-        if not stat.S_ISREG(st.st_mode) or st.st_size != info.file_size:
-            return False
-        if self.entries.get(key) == [info.file_size, info.CRC, st.st_mtime_ns]:
-            return True
-        if file_crc32(target) != info.CRC:
-            return False
-        self.record(key, target, info)
-        return True
-
-    def record(self, key: str, target: Path, info: zipfile.ZipInfo) -> None:
-        self.entries[key] = [info.file_size, info.CRC, target.stat().st_mtime_ns]
-        self.dirty = True
-
-    def save(self) -> None:
-        if not self.dirty:
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(self.path.name + ".tmp")
-            tmp.write_text(json.dumps(self.entries, sort_keys=True))
-            os.replace(tmp, self.path)
-        except OSError as exc:  # a lost cache only costs re-hashing next time
-            log.warning("could not write extraction state %s: %s", self.path, exc)
 
 
 def _write_member(
@@ -286,6 +231,9 @@ def extract_archive(
     stem = archive.stem
     root = dest / "videos" / stem
     report = ExtractReport(archive=archive, target=root)
+    if why := check_stem(stem):
+        report.errors.append(("", f"refusing archive {archive.name!r}: {why}"))
+        return report
     try:
         zf = zipfile.ZipFile(archive)
     except Exception as exc:  # not a zip, truncated, unreadable: report, go on with the next
@@ -299,25 +247,47 @@ def extract_archive(
             )
             return report
         try:
-            root.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
+            record = ExtractionRecord(dest, stem)
+            _check_root(dest, root)
+            make_dirs(dest, root, record)
+            _check_root(dest, root)
+        except (OSError, RefusedMember) as exc:
             report.errors.append(("", f"cannot create {root}: {exc}"))
             return report
-        real_root = Path(os.path.realpath(root))
-        state = _State(dest / STATE_DIR / f"{stem}.json")
+        record.add_archive(archive)
         try:
-            _extract_members(zf, infos, real_root, limits, state, report, progress)
+            _extract_members(zf, infos, dest, limits, record, report, progress)
         finally:
-            state.save()
+            record.save()
     return report
+
+
+def _check_root(dest: Path, root: Path) -> None:
+    """Refuse a target folder that does not resolve to a folder strictly inside DEST/videos."""
+    videos = Path(os.path.realpath(dest / "videos"))
+    real = Path(os.path.realpath(root))
+    if real == videos or not real.is_relative_to(videos):
+        raise RefusedMember(f"it resolves to {real}, outside {dest / 'videos'}")
+
+
+def make_dirs(dest: Path, folder: Path, record: ExtractionRecord) -> None:
+    """``mkdir -p folder``, recording (relative to DEST) each folder this call created."""
+    missing = []
+    current = folder
+    while current != dest and not current.exists() and not current.is_symlink():
+        missing.append(current)
+        current = current.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in reversed(missing):
+        record.add_dir(path.relative_to(dest).as_posix())
 
 
 def _extract_members(
     zf: zipfile.ZipFile,
     infos: list[zipfile.ZipInfo],
-    real_root: Path,
+    dest: Path,
     limits: ExtractLimits,
-    state: _State,
+    record: ExtractionRecord,
     report: ExtractReport,
     progress: bool | None,
 ) -> None:
@@ -335,6 +305,7 @@ def _extract_members(
             continue
         parsed.append((info, parts))
     root = report.target
+    real_root = Path(os.path.realpath(root))
     strip = strip_prefix(
         ((p, i.is_dir()) for i, p in parsed if isinstance(p, list)), report.archive.stem
     )
@@ -369,19 +340,22 @@ def _extract_members(
                 if not Path(os.path.realpath(target)).is_relative_to(real_root):
                     raise RefusedMember("resolves outside the destination")
                 if info.is_dir():
-                    target.mkdir(parents=True, exist_ok=True)
+                    make_dirs(dest, target, record)
                     continue
-                key = "/".join(rel)
+                key = target.relative_to(dest).as_posix()
                 if key.casefold() in seen:
                     raise RefusedMember("duplicate entry for the same path")
                 seen.add(key.casefold())
                 check_member_size(info, limits, budget)
-                if state.matches(key, target, info):
+                if record.matches(key, target, info):
                     report.skipped.append(name)
                     bar.update(info.file_size)
                 else:
+                    make_dirs(dest, target.parent, record)
+                    if not Path(os.path.realpath(target)).is_relative_to(real_root):
+                        raise RefusedMember("resolves outside the destination")
                     written = _write_member(zf, info, target, info.file_size, bar.update)
-                    state.record(key, target, info)
+                    record.add_file(key, target, info, written=True)
                     report.extracted.append(name)
                     report.bytes_written += written
                 budget -= info.file_size

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from aura.corpus.ids import check_source_ids
+
 #: Columns every stage carries from the index so outputs can be joined and grouped.
 ID_COLUMNS = [
     "video_id",
@@ -31,6 +33,7 @@ def stage_inputs(
         pl.col("video_id").alias("source_video_id"), pl.lit(0, pl.Int64).alias("variant")
     )
     ok = index.filter(pl.col("status") == "ok")
+    check_source_ids(ok["video_id"], "video_index")
     skipped = index.filter((pl.col("status") != "ok") & (pl.col("status") != "duplicate")).select(
         "video_id", "status", "error"
     )

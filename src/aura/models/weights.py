@@ -5,6 +5,9 @@ train from scratch) or ``False`` (never look). Lookup order: ``weights_path``, t
 cache (``torch.hub.get_dir()/checkpoints`` for torchvision and pytorchvideo files, the Hugging Face
 hub cache for timm), then a download, tried only after a 2 s socket probe of the host succeeds.
 Offline, the answer comes in well under a second: no library retry loop is ever entered.
+
+Loading never runs code from a weights file: torch pickles load with ``weights_only=True`` only
+(plus NumPy scalars), anything else is refused with :class:`UnsafeWeightsError` naming the file.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import pickle
 import socket
 import threading
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -36,6 +40,10 @@ HF_FILES = ("model.safetensors", "pytorch_model.bin")
 
 class WeightsNotFoundError(FileNotFoundError):
     """Pretrained weights were required but are neither on disk nor downloadable."""
+
+
+class UnsafeWeightsError(ValueError):
+    """A weights file that cannot be loaded without running code from it; it is refused."""
 
 
 class PretrainedWeightsWarning(UserWarning):
@@ -170,12 +178,23 @@ def _hf_cached(hub_id: str, cache: Path) -> Path | None:
     return None
 
 
+def _check_timm_file(path: Path) -> None:
+    """Refuse a torch pickle timm would reject anyway, but with an error that names the file.
+
+    timm reads ``.safetensors`` and ``.npz`` (``allow_pickle=False``) without pickle and other
+    files with ``weights_only=True``; the memory-mapped check costs no full read.
+    """
+    if path.suffix not in (".safetensors", ".npz"):
+        safe_torch_load(path, mmap=zipfile.is_zipfile(path))  # the legacy format cannot be mapped
+
+
 def locate_timm(model: str, pretrained: Pretrained, weights_path: str | None, name: str) -> Located:
     """Find timm weights; ``extra`` holds the ``timm.create_model`` pretrained arguments."""
     if pretrained is False:
         return Located(None, "off", {"pretrained": False})
     if weights_path:
         path = _explicit_path(model, weights_path)
+        _check_timm_file(path)
         overlay = {"file": str(path), "custom_load": path.suffix == ".npz"}
         return Located(path, f"loaded {path}", {"pretrained": True, "overlay": overlay})
     from timm.models import get_pretrained_cfg
@@ -186,6 +205,7 @@ def locate_timm(model: str, pretrained: Pretrained, weights_path: str | None, na
         return Located(None, no_weights(model, pretrained, f"timm publishes none for {name}"))
     cache = hf_cache_dir()
     if found := _hf_cached(hub_id, cache):
+        _check_timm_file(found)
         overlay = {"file": str(found), "custom_load": False}
         return Located(found, f"loaded {found}", {"pretrained": True, "overlay": overlay})
     offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
@@ -202,14 +222,59 @@ def locate_timm(model: str, pretrained: Pretrained, weights_path: str | None, na
     return Located(None, no_weights(model, pretrained, reason, hint), {"pretrained": False})
 
 
-def load_checkpoint(path: Path) -> dict[str, torch.Tensor]:
-    """A state dict from ``path``: a plain one, or wrapped as model_state/state_dict/model."""
+def _plain_data_globals() -> list[Any]:
+    """Globals a weights file may name besides tensors: NumPy scalars and dtypes (data, no code).
+
+    Training checkpoints (pytorchvideo's ``.pyth`` from PySlowFast) can store counters such as
+    the epoch as NumPy scalars next to ``model_state``.
+    """
+    import numpy as np
+
     try:
-        obj: Any = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        # pytorchvideo's .pyth files pickle extra training state; torch.hub loads them this way too
-        log.info("%s holds more than tensors; loading it with weights_only=False", path)
-        obj = torch.load(path, map_location="cpu", weights_only=False)
+        from numpy._core.multiarray import scalar
+    except ImportError:  # NumPy < 2
+        from numpy.core.multiarray import scalar  # type: ignore[no-redef]
+    kinds = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
+    kinds += ("float16", "float32", "float64")
+    return [scalar, np.dtype, *{type(np.dtype(k)) for k in kinds}]
+
+
+def _unsafe_globals(path: Path) -> list[str]:
+    """The globals a checkpoint would import, read from its pickle opcodes without running them."""
+    try:
+        return list(torch.serialization.get_unsafe_globals_in_checkpoint(path))
+    except Exception:  # legacy (non-zip) format or unreadable: the load error says enough
+        return []
+
+
+def safe_torch_load(path: Path, *, mmap: bool = False) -> Any:
+    """``torch.load`` that can only rebuild tensors and plain data: never runs code from the file.
+
+    Raises:
+        UnsafeWeightsError: the file needs anything else (or is not a torch file); names the file.
+    """
+    try:
+        with torch.serialization.safe_globals(_plain_data_globals()):
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError) as err:
+        found = _unsafe_globals(path)
+        what = f"it imports {', '.join(found[:5])}" if found else str(err).splitlines()[0][:300]
+        raise UnsafeWeightsError(
+            f"refusing weights file {path}: it is not a plain tensor checkpoint ({what}). Weights "
+            "are loaded with torch.load(weights_only=True) only, never by running pickled code. "
+            "If you trust the file, convert it once to a state dict: "
+            "torch.save(torch.load(SRC, weights_only=False)['model_state'], DST)"
+        ) from None
+
+
+def load_checkpoint(path: Path) -> dict[str, torch.Tensor]:
+    """A state dict from ``path``: a plain one, or wrapped as model_state/state_dict/model.
+
+    Raises:
+        UnsafeWeightsError: the file holds anything but tensors and plain data (see
+            :func:`safe_torch_load`); nothing in it is executed.
+    """
+    obj: Any = safe_torch_load(path)
     for key in ("model_state", "state_dict", "model"):
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             obj = obj[key]

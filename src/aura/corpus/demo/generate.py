@@ -10,13 +10,16 @@ import logging
 import os
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
+from pydantic import Field, model_validator
 
+from aura.config import FieldProblem, Section
 from aura.corpus.demo.clips import draw_original, draw_repost, render, sha256_file, write_atomic
 from aura.corpus.demo.ids import draw_platform, draw_video_id, video_url
+from aura.corpus.demo.lock import exclusive
 from aura.corpus.demo.traces import TRACES, draw_camera, draw_traces
 
 log = logging.getLogger("aura.corpus.demo")
@@ -25,34 +28,40 @@ log = logging.getLogger("aura.corpus.demo")
 GENERATOR_VERSION = "1.0"
 MANIFEST_NAME = "demo_manifest.json"
 _MARKER = ".demo_generating"
+LOCK_NAME = ".demo.lock"
+#: How long a run waits for another one generating the same corpus before it gives up.
+LOCK_TIMEOUT_S = 900.0
 _FOLDERS = ("FVC1", "FVC2", "FVC3")
 _CSV_HEADER = ("cascade_id", "video_url", "label")
 
 
-@dataclass(frozen=True)
-class DemoConfig:
-    """What the demo corpus holds; the same config always gives byte-identical files."""
+class DemoConfig(Section):
+    """What the demo corpus holds (``corpus.demo``); the same config always gives
+    byte-identical files."""
 
-    seed: int = 0
-    n_cascades: int = 16  # half fake (f0, f1, ...), half real (r0, r1, ...)
-    reposts_per_cascade: int = 2
-    min_duration_s: float = 2.0
-    max_duration_s: float = 4.0
+    PREFIX: ClassVar[str] = "corpus.demo"
+
+    seed: int = Field(0, ge=0)
+    n_cascades: int = Field(16, ge=2)  # half fake (f0, f1, ...), half real (r0, r1, ...)
+    reposts_per_cascade: int = Field(2, ge=0)
+    min_duration_s: float = Field(2.0, ge=0.5, le=60)
+    max_duration_s: float = Field(4.0, ge=0.5, le=60)
     hostile: bool = True  # add an empty, a truncated and a not-a-video .mp4, each with a row
 
-    def __post_init__(self) -> None:
-        if self.n_cascades < 2:
-            raise ValueError(f"n_cascades must be >= 2 (one real, one fake), got {self.n_cascades}")
-        if self.reposts_per_cascade < 0:
-            raise ValueError(f"reposts_per_cascade must be >= 0, got {self.reposts_per_cascade}")
-        if not 0.5 <= self.min_duration_s <= self.max_duration_s <= 60:
-            raise ValueError(
-                f"need 0.5 <= min_duration_s <= max_duration_s <= 60, got {self.min_duration_s}, {self.max_duration_s}"
+    @model_validator(mode="after")
+    def _durations(self) -> DemoConfig:
+        if self.min_duration_s > self.max_duration_s:
+            raise FieldProblem(
+                "min_duration_s",
+                f"must be <= max_duration_s {self.max_duration_s}",
+                self.min_duration_s,
             )
+        return self
 
     def fingerprint(self) -> str:
         """Short stable hash of the config (``config_hash`` in the manifest)."""
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+        blob = json.dumps(self.model_dump(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
 
 
 class _Streams:
@@ -214,7 +223,10 @@ def _up_to_date(root: Path, config: DemoConfig) -> dict | None:
 
 
 def _clear(root: Path) -> None:
-    """Remove a previous demo corpus' files (only those its manifest lists) and stale temp files."""
+    """Remove a previous demo corpus' files (only those its manifest lists) and stale temp files.
+
+    Called under the corpus lock only, so no temp file of a live run is ever removed.
+    """
     try:
         old = json.loads((root / MANIFEST_NAME).read_text())
         rels = [v["path"] for v in old.get("videos", []) if v.get("path")]
@@ -290,6 +302,7 @@ def generate_demo_corpus(
     *,
     force: bool = False,
     workers: int | None = None,
+    lock_timeout_s: float = LOCK_TIMEOUT_S,
 ) -> dict:
     """Write (or reuse) the demo corpus under ``root`` and return its manifest.
 
@@ -298,21 +311,36 @@ def generate_demo_corpus(
     but no demo manifest (it may be a real corpus). ``workers`` threads render in parallel
     (default: up to 4 CPUs; NumPy, OpenCV and the encoders release the GIL); the output does
     not depend on it. Files are written under hidden temporary names and renamed when complete.
+
+    Concurrent calls on one ``root`` (two first runs at once) are safe: generation holds the
+    lock file ``root/.demo.lock``, which names its holder; another call waits for it (at most
+    ``lock_timeout_s``, then ``TimeoutError``) and then finds the corpus up to date.
     """
     config = config or DemoConfig()
     root = Path(root)
-    if not force:
-        current = _up_to_date(root, config)
-        if current is not None:
-            log.info("demo corpus up to date: %s (%d videos)", root, len(current["videos"]))
-            return current
+    if not force and (current := _reuse(root, config)) is not None:
+        return current
     ours = (root / MANIFEST_NAME).exists() or (root / _MARKER).exists()
     if not ours and any((root / name).exists() for name in ("FVC.csv", "FVC_dup.csv")):
         raise FileExistsError(
             f"{root} holds FVC annotations but no {MANIFEST_NAME}: not overwriting a corpus"
         )
-    t0 = time.perf_counter()
     root.mkdir(parents=True, exist_ok=True)
+    with exclusive(root / LOCK_NAME, lock_timeout_s, f"generating the demo corpus in {root}"):
+        if not force and (current := _reuse(root, config)) is not None:
+            return current  # another run made it while this one waited
+        return _generate(root, config, workers)
+
+
+def _reuse(root: Path, config: DemoConfig) -> dict | None:
+    current = _up_to_date(root, config)
+    if current is not None:
+        log.info("demo corpus up to date: %s (%d videos)", root, len(current["videos"]))
+    return current
+
+
+def _generate(root: Path, config: DemoConfig, workers: int | None) -> dict:
+    t0 = time.perf_counter()
     (root / _MARKER).touch()
     _clear(root)
     for folder in _FOLDERS:
@@ -341,7 +369,7 @@ def generate_demo_corpus(
     manifest = {
         "generator": "aura.corpus.demo",
         "generator_version": GENERATOR_VERSION,
-        "config": asdict(config),
+        "config": config.model_dump(),
         "config_hash": config.fingerprint(),
         "counts": {
             "videos": len(videos),
