@@ -6,6 +6,7 @@ marker file, which is how calls are counted across processes.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -57,6 +58,33 @@ def crashy_fn(task: Task, params: Mapping[str, Any]) -> dict[str, Any]:
     return count_fn(task, params)
 
 
+def slow_fn(task: Task, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Like :func:`count_fn`, then ``args.hang_s`` seconds asleep (``args.hang='sleep'``) or
+    busy (``'spin'``), halfway through writing ``task.output`` when it has one."""
+    row = count_fn(task, params)
+    with contextlib.ExitStack() as stack:
+        if task.output:
+            stack.enter_context(atomic_path(task.output)).write_bytes(b"partial")
+        hang_s = float(task.args.get("hang_s", 0.0))
+        if task.args.get("hang") == "spin":
+            end = time.monotonic() + hang_s
+            while time.monotonic() < end:
+                pass
+        else:
+            time.sleep(hang_s)
+    return row
+
+
+def write_fn(task: Task, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Mark the call and write ``task.output`` from the input's bytes (``args.lie``: write none)."""
+    count_fn(task, params)
+    if not task.args.get("lie"):
+        data = task.key.encode() + Path(task.path).read_bytes()
+        with atomic_path(task.output) as tmp:
+            tmp.write_bytes(data[::-1] * 50)
+    return {"output": task.output}
+
+
 def video_fn(task: Task, params: Mapping[str, Any]) -> dict[str, Any]:
     """Probe a video and write a shortened copy through ``atomic_path``."""
     from aura.video import probe, sample_frames, write_video
@@ -89,13 +117,24 @@ def make_inputs(root: Path, n: int, fail: tuple[int, ...] = ()) -> list[Task]:
     return tasks
 
 
+def with_hang(
+    env: dict[str, Any], mode: str, hang_s: float, output: Path | None = None
+) -> list[Task]:
+    """``env``'s tasks with a slow one, ``v99`` (writing ``output``, if given), fourth."""
+    args = {"hang": mode, "hang_s": hang_s}
+    slow = Task("v99", env["tasks"][0].path, args, output=str(output) if output else None)
+    return [*env["tasks"][:3], slow, *env["tasks"][3:]]
+
+
 def cached_keys(stage_dir: Path) -> set[str]:
     """Task keys that have a complete cache file."""
     keys = set()
     for p in stage_dir.glob("*/*.json"):
+        if p.name.startswith("."):  # a cache file being written (renamed when complete)
+            continue
         try:
             keys.add(json.loads(p.read_text())["key"])
-        except (ValueError, KeyError):
+        except (OSError, ValueError, KeyError):
             pass
     return keys
 
@@ -316,6 +355,22 @@ def test_real_videos_and_atomic_outputs(tmp_path: Path) -> None:
     assert probe(out / "good.mp4").n_frames == 4
 
 
+def test_remove_partial_takes_only_the_killed_writers_temp_file(tmp_path: Path) -> None:
+    from aura.executor.cache import remove_partial
+
+    names = [
+        ".v.tmp-123-0123abcd.mp4",  # what pid 123 was writing for v.mp4: goes
+        ".v.tmp-456-0123abcd.mp4",  # another live writer of v.mp4 (a concurrent run): stays
+        ".v.x.tmp-123-0123abcd.mp4",  # pid 123's temp file for v.x.mp4: stays
+        "v.mp4",
+    ]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    assert remove_partial(tmp_path / "v.mp4", 123) == [tmp_path / names[0]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[1:])
+    assert remove_partial(None, 123) == [] and remove_partial(tmp_path / "v.mp4", None) == []
+
+
 def test_atomic_path_leaves_nothing_on_error(tmp_path: Path) -> None:
     final = tmp_path / "sub" / "x.npy"
     with pytest.raises(RuntimeError), atomic_path(final) as tmp:
@@ -328,16 +383,128 @@ def test_atomic_path_leaves_nothing_on_error(tmp_path: Path) -> None:
     assert final.read_bytes() == b"done" and list(final.parent.iterdir()) == [final]
 
 
+TIMEOUT_S = 1.5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["sleep", "spin"])
+def test_processes_backend_stops_a_task_past_task_timeout_s(
+    env: dict, tmp_path: Path, mode: str
+) -> None:
+    cfg = ExecutorConfig(backend="processes", workers=2, progress=False, task_timeout_s=TIMEOUT_S)
+    t0 = time.monotonic()
+    rows = run(env, cfg, fn=slow_fn, tasks=with_hang(env, mode, 300, tmp_path / "out" / "v.bin"))
+    wall = time.monotonic() - t0
+    assert rows[3]["key"] == "v99" and rows[3]["status"] == "timeout"
+    assert "executor.task_timeout_s=1.5 s" in rows[3]["error"]
+    assert rows[:3] + rows[4:] == run(env, cache_dir=tmp_path / "ref")  # the others: as serial
+    assert list((tmp_path / "out").iterdir()) == []  # its half-written temp file was removed
+    assert wall < 30, f"the stage took {wall:.1f} s"  # measured ≈ 3 s; the slow task wants 300 s
+
+
+@pytest.mark.slow
+def test_timeouts_are_cached_until_retried_or_the_limit_is_raised(env: dict) -> None:
+    tasks = with_hang(env, "sleep", 4.0)
+    cfg = ExecutorConfig(backend="processes", workers=2, progress=False, task_timeout_s=TIMEOUT_S)
+    assert run(env, cfg, fn=slow_fn, tasks=tasks)[3]["status"] == "timeout"
+    assert run(env, cfg, fn=slow_fn, tasks=tasks)[3]["status"] == "timeout"
+    assert calls(env["marks"])["v99"] == 1  # served from the cache
+    retry = ExecutorConfig(
+        backend="processes", workers=2, progress=False, task_timeout_s=TIMEOUT_S, retry_failed=True
+    )
+    assert run(env, retry, fn=slow_fn, tasks=tasks)[3]["status"] == "timeout"
+    assert calls(env["marks"])["v99"] == 2
+    raised = ExecutorConfig(backend="processes", workers=2, progress=False, task_timeout_s=60)
+    rows = run(env, raised, fn=slow_fn, tasks=tasks)
+    assert rows[3]["status"] == "ok" and calls(env["marks"])["v99"] == 3
+    assert calls(env["marks"])["v00"] == 1  # the fast tasks ran once in all
+
+
+@pytest.mark.slow
+def test_dask_backend_stops_a_task_past_task_timeout_s(env: dict, tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    cfg = ExecutorConfig(backend="dask", workers=2, progress=False, task_timeout_s=TIMEOUT_S)
+    t0 = time.monotonic()
+    tasks = with_hang(env, "spin", 300, tmp_path / "out" / "v.bin")
+    rows = run(env, cfg, fn=slow_fn, tasks=tasks)
+    wall = time.monotonic() - t0
+    assert rows[3]["key"] == "v99" and rows[3]["status"] == "timeout"
+    assert "executor.task_timeout_s=1.5 s" in rows[3]["error"]
+    assert rows[:3] + rows[4:] == run(env, cache_dir=tmp_path / "ref")
+    assert list((tmp_path / "out").iterdir()) == []
+    assert wall < 60, f"the stage took {wall:.1f} s"  # measured ≈ 8 s; the slow task wants 300 s
+
+
+def test_serial_backend_says_it_does_not_enforce_task_timeout_s(
+    env: dict, caplog: pytest.LogCaptureFixture
+) -> None:
+    cfg = ExecutorConfig(progress=False, task_timeout_s=0.1)
+    rows = run(env, cfg, fn=slow_fn, tasks=with_hang(env, "sleep", 0.3))
+    assert rows[3]["status"] == "ok"  # ran to the end, in this thread
+    assert caplog.text.count("executor.task_timeout_s=0.1 is not enforced by") == 1
+
+
+def test_outputs_are_reused_only_while_they_match_their_recorded_hash(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    out, marks = tmp_path / "out", tmp_path / "marks"
+    tasks = [
+        Task(t.key, t.path, {}, output=str(out / f"{t.key}.bin"))
+        for t in make_inputs(tmp_path / "in", 5)
+    ]
+    params = {"marker_dir": str(marks), "scale": 1}
+
+    def go() -> list[dict]:
+        return run_tasks(
+            write_fn, tasks, stage="w", params=params, cache_dir=tmp_path / "c", config=SERIAL
+        )
+
+    first = go()
+    assert [r["status"] for r in first] == ["ok"] * 5
+    good = {t.key: Path(t.output).read_bytes() for t in tasks}
+    paths = [Path(t.output) for t in tasks]
+    paths[0].write_bytes(good["v00"][: len(good["v00"]) // 2])  # truncated
+    flipped = bytearray(good["v01"])
+    flipped[len(flipped) // 2] ^= 0xFF  # same size, one byte changed
+    paths[1].write_bytes(flipped)
+    paths[2].unlink()
+    caplog.set_level(logging.INFO, logger="aura.executor")
+    assert go() == first
+    assert calls(marks) == Counter({"v00": 2, "v01": 2, "v02": 2, "v03": 1, "v04": 1})
+    assert {t.key: Path(t.output).read_bytes() for t in tasks} == good
+    assert "3 cached outputs are missing or changed" in caplog.text
+    for why in ("v00.bin: size", "v01.bin: content hash differs", "v02.bin: the file is missing"):
+        assert why in caplog.text
+    assert "tasks=5 cached=2 computed=3" in caplog.text
+    assert go() == first and sum(calls(marks).values()) == 8  # all reused now
+
+
+def test_an_ok_result_without_its_output_file_is_a_failure(tmp_path: Path) -> None:
+    (src,) = make_inputs(tmp_path / "in", 1)
+    task = Task(src.key, src.path, {"lie": True}, output=str(tmp_path / "out" / "v00.bin"))
+    params = {"marker_dir": str(tmp_path / "marks"), "scale": 1}
+    (row,) = run_tasks(
+        write_fn, [task], stage="w", params=params, cache_dir=tmp_path / "c", config=SERIAL
+    )
+    assert row["status"] == "failed" and row["error"].startswith("OutputMissing: ")
+    assert task.output in row["error"]
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"backend": "foo"}, "executor.backend='foo': expected serial, processes or dask"),
-        ({"workers": 0}, "executor.workers=0"),
-        ({"workers": "many"}, "executor.workers='many'"),
-        ({"progress": "maybe"}, "executor.progress='maybe'"),
-        ({"retry_failed": 1.5}, "executor.retry_failed=1.5"),
-        ({"scheduler_address": ""}, "executor.scheduler_address=''"),
+        ({"backend": "foo"}, "executor.backend must be one of 'serial', 'processes' or 'dask'"),
+        ({"workers": 0}, "executor.workers must be >= 1, got 0"),
+        ({"workers": "many"}, "executor.workers must be an integer, got 'many'"),
+        ({"progress": "maybe"}, "executor.progress must be true or false, got 'maybe'"),
+        ({"retry_failed": 1.5}, "executor.retry_failed must be true or false, got 1.5"),
+        ({"scheduler_address": ""}, "executor.scheduler_address must be a scheduler address"),
         ({"backend": "dask", "threads": 2}, "executor.threads: unknown key"),
+        ({"backnd": "dask"}, "executor.backnd: unknown key; did you mean executor.backend?"),
+        ({"task_timeout_s": 0}, "executor.task_timeout_s must be > 0"),
+        ({"task_timeout_s": "soon"}, "executor.task_timeout_s must be a number, got 'soon'"),
+        ({"task_timeout_s": True}, "executor.task_timeout_s must be a number, not true"),
+        ({"task_timeout_s": float("inf")}, "executor.task_timeout_s must be a finite number"),
     ],
 )
 def test_config_validation_names_the_key(params: dict, message: str) -> None:
@@ -351,6 +518,9 @@ def test_config_from_params_accepts_cli_strings() -> None:
         {"backend": "Processes", "workers": "3", "progress": "false", "retry_failed": "true"}
     )
     assert cfg == ExecutorConfig(backend="processes", workers=3, progress=False, retry_failed=True)
+    assert ExecutorConfig.from_params({"task_timeout_s": "2.5"}).task_timeout_s == 2.5
+    assert ExecutorConfig.from_params({"task_timeout_s": "null"}).task_timeout_s is None
+    assert ExecutorConfig.from_params({"task_timeout_s": 600}).task_timeout_s == 600
     assert ExecutorConfig().n_workers >= 1
 
 

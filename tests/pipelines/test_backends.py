@@ -6,11 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.pipelines.test_stages import corpus, outputs, run_all  # noqa: F401  (fixtures)
 
-
-def test_dask_backend_matches_serial(corpus: Path, outputs, tmp_path: Path) -> None:  # noqa: F811
-    other = run_all(corpus, tmp_path, backend="dask")
+def test_dask_backend_matches_serial(corpus: Path, outputs, run_stages, tmp_path: Path) -> None:
+    other = run_stages(corpus, tmp_path, backend="dask")
     for name in ("features_stage2", "features_stage4"):
         assert other[name].drop("path").equals(outputs[name].drop("path")), name
     np.testing.assert_array_equal(

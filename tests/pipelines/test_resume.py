@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from aura.pipelines.scaling.nodes import scale_videos
-from aura.video import write_video
+from aura.video import VideoDecodeError, probe, write_video
 
 N = 8
 
@@ -95,3 +95,75 @@ def test_killed_scaling_resumes(
     assert sorted(
         p.name for p in (killed / "scaled").iterdir() if not p.name.startswith(".")
     ) == sorted(f"v{i}.mp4" for i in range(N))
+
+
+@pytest.fixture(scope="module")
+def small_index(tmp_path_factory: pytest.TempPathFactory) -> pl.DataFrame:
+    """Three short 96x64 PyAV-written videos, as an ingest index."""
+    root = tmp_path_factory.mktemp("small")
+    rng = np.random.default_rng(2)
+    rows = []
+    for i in range(3):
+        base = rng.integers(0, 255, (64, 96, 3), dtype=np.uint8)
+        path = write_video(
+            root / f"s{i}.mp4", [np.roll(base, 2 * k, axis=1) for k in range(20)], fps=25
+        )
+        rows.append(
+            {
+                "video_id": f"s{i}",
+                "path": str(path),
+                "status": "ok",
+                "error": None,
+                "label": "real",
+                "target": 0,
+                "cascade_id": f"c{i}",
+                "group_id": f"c{i}",
+            }
+        )
+    return pl.DataFrame(rows, schema_overrides={"error": pl.String})
+
+
+def _summary(caplog: pytest.LogCaptureFixture, stage: str) -> str:
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith(f"stage={stage} ")]
+    return lines[-1]
+
+
+def test_truncated_or_deleted_outputs_are_recomputed(
+    small_index: pl.DataFrame, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Augmented and scaled videos are reused only while they match their recorded hash."""
+    from aura.pipelines.augmentation.nodes import augment_videos
+
+    executor, cache = {"backend": "serial", "progress": False}, str(tmp_path / "cache")
+    augmentation = {"k": 2, "seed": 0, "max_side": 64, "output_dir": str(tmp_path / "aug")}
+    scaling = {"method": "letterbox", "target_size": 32, "crf": 18}
+    scaling["output_dir"] = str(tmp_path / "scaled")
+
+    def run() -> tuple[pl.DataFrame, pl.DataFrame]:
+        meta, _ = augment_videos(small_index, augmentation, executor, cache)
+        scaled, _ = scale_videos(small_index, meta, scaling, executor, cache)
+        return meta, scaled
+
+    meta, scaled = run()
+    assert meta["status"].to_list() == ["ok"] * 6 and scaled["status"].to_list() == ["ok"] * 9
+    variants, small = meta["path"].to_list(), scaled["path"].to_list()
+    good = {p: Path(p).read_bytes() for p in variants + small}
+    truncated, deleted = variants[1], variants[4]
+    Path(truncated).write_bytes(good[truncated][: len(good[truncated]) // 2])
+    Path(deleted).unlink()
+    Path(small[0]).write_bytes(good[small[0]][:-100])  # a scaled original, truncated too
+    with pytest.raises(VideoDecodeError):  # what a downstream stage would have read
+        probe(truncated)
+
+    caplog.set_level("INFO", logger="aura.executor")
+    again_meta, again_scaled = run()
+    assert "tasks=6 cached=4 computed=2 failed=0" in _summary(caplog, "augmentation")
+    # The two variants come back byte for byte, so only the damaged scaled file is redone.
+    assert "tasks=9 cached=8 computed=1 failed=0" in _summary(caplog, "scaling")
+    assert "the file is missing" in caplog.text and "size" in caplog.text
+    assert again_meta.equals(meta) and again_scaled.equals(scaled)
+    for path in (truncated, deleted, small[0]):
+        assert Path(path).read_bytes() == good[path], path
+        row = again_meta.filter(pl.col("path") == path)
+        row = row if row.height else again_scaled.filter(pl.col("path") == path)
+        assert probe(path).n_frames == row["n_frames"][0]

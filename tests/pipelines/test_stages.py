@@ -2,110 +2,20 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
-from kedro.io import DataCatalog, MemoryDataset
-from kedro.pipeline import Pipeline
-from kedro.runner import SequentialRunner
 
-from aura.pipelines import augmentation, features, ingest, scaled_features, scaling
 from aura.pipelines.scaling.nodes import check_autoencoder, scale_videos
-from aura.video import probe, write_video
-
-YT = "https://www.youtube.com/watch?v={}"
-SHAPES = {"AAAAAAAAAAA": (160, 90), "BBBBBBBBBBB": (72, 128), "CCCCCCCCCCC": (96, 96)}
+from aura.video import probe
 
 
-def _frames(w: int, h: int, n: int, seed: int) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    base = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
-    return [np.roll(base, 2 * i, axis=1) for i in range(n)]
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("corpus")
-    for i, (vid, (w, h)) in enumerate(SHAPES.items()):
-        write_video(root / "videos" / f"{vid}.mp4", _frames(w, h, 18, i), fps=Fraction(25))
-    (root / "videos" / "DDDDDDDDDDD.mp4").write_text("<html>not a video</html>")
-    rows = [
-        ("f0", "AAAAAAAAAAA", "fake"),
-        ("r0", "BBBBBBBBBBB", "real"),
-        ("r1", "CCCCCCCCCCC", "real"),
-        ("f1", "DDDDDDDDDDD", "fake"),
-    ]
-    (root / "FVC.csv").write_text(
-        "cascade_id,video_url,label\n"
-        + "".join(f"{c},{YT.format(v)},{lab}\n" for c, v, lab in rows)
-    )
-    return root
-
-
-class KeptDataset(MemoryDataset):
-    """A MemoryDataset the runner cannot release, so the test can read intermediate outputs."""
-
-    def _release(self) -> None:
-        pass
-
-
-NAMES = [
-    "video_index",
-    "augmented_metadata",
-    "augmented_videos",
-    "features_stage2",
-    "features_stage2_matrix",
-    "scaled_metadata",
-    "scaled_videos",
-    "features_stage4",
-    "features_stage4_matrix",
-    "features_stage2_failures",
-    "features_stage4_failures",
-]
-
-
-def run_all(corpus: Path, work: Path, backend: str = "serial") -> dict[str, object]:
-    params = {
-        "corpus": {"kind": "fvc", "root": str(corpus)},
-        "ingest": {"progress": False},
-        "executor": {"backend": backend, "workers": 2, "progress": False},
-        "cache_dir": str(work / "cache"),
-        "augmentation": {"k": 2, "seed": 0, "max_side": 128, "output_dir": str(work / "aug")},
-        "features": {"num_frames": 6},
-        "scaling": {
-            "method": "letterbox",
-            "target_size": 112,
-            "crf": 18,
-            "output_dir": str(work / "scaled"),
-        },
-        "scaled_features": {"num_frames": 6, "prefix": "s4_"},
-    }
-    catalog = DataCatalog(
-        {
-            **{f"params:{k}": MemoryDataset(v) for k, v in params.items()},
-            **{n: KeptDataset() for n in NAMES},
-        }
-    )
-    pipe = sum(
-        (m.create_pipeline() for m in (ingest, augmentation, features, scaling, scaled_features)),
-        Pipeline([]),
-    )
-    SequentialRunner().run(pipe, catalog)
-    return {n: catalog.load(n) for n in NAMES}
-
-
-@pytest.fixture(scope="module")
-def outputs(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    return run_all(corpus, tmp_path_factory.mktemp("work"))
-
-
-def test_augmentation_variants_and_failures(outputs) -> None:
+def test_augmentation_variants_and_failures(outputs, corpus_ids) -> None:
     meta = outputs["augmented_metadata"]
     ok = meta.filter(pl.col("status") == "ok")
-    assert sorted(ok["variant_id"]) == sorted(f"{v}__v{k}" for v in SHAPES for k in (1, 2))
+    assert sorted(ok["variant_id"]) == sorted(f"{v}~v{k}" for v in corpus_ids for k in (1, 2))
     assert ok["seed"].n_unique() == 6 and ok["ops"].null_count() == 0
     bad = meta.filter(pl.col("status") != "ok")
     assert bad["source_video_id"].to_list() == ["DDDDDDDDDDD"]
@@ -160,18 +70,22 @@ def test_scaled_videos_keep_aspect(outputs) -> None:
     assert skipped["video_id"].to_list() == ["DDDDDDDDDDD"]
 
 
-def test_rerun_is_cached_and_identical(corpus: Path, outputs, tmp_path: Path, caplog) -> None:
+def test_rerun_is_cached_and_identical(
+    corpus: Path, outputs, run_stages, tmp_path: Path, caplog
+) -> None:
     work = Path(next(iter(outputs["scaled_videos"].values()))).parents[1]
     caplog.set_level("INFO", logger="aura.executor")
-    again = run_all(corpus, work)
+    again = run_stages(corpus, work)
     summaries = [r.getMessage() for r in caplog.records if r.getMessage().startswith("stage=")]
     assert len(summaries) == 4 and all("computed=0" in s for s in summaries)
     for name in ("features_stage2", "features_stage4", "scaled_metadata"):
         assert again[name].equals(outputs[name])
 
 
-def test_processes_backend_matches_serial(corpus: Path, outputs, tmp_path: Path) -> None:
-    other = run_all(corpus, tmp_path, backend="processes")
+def test_processes_backend_matches_serial(
+    corpus: Path, outputs, run_stages, tmp_path: Path
+) -> None:
+    other = run_stages(corpus, tmp_path, backend="processes")
     assert other["features_stage2"].drop("path").equals(outputs["features_stage2"].drop("path"))
     np.testing.assert_array_equal(
         other["features_stage4_matrix"][0], outputs["features_stage4_matrix"][0]

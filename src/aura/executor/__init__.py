@@ -19,15 +19,27 @@ Contract:
   one). A task that raises gives ``{"key", "status": "failed", "error": "<Type>: <message>"}``;
   the stage never stops for it. The caller fills its other columns with nulls.
 - Each result is cached as JSON at ``cache_dir/<stage>/<k[:2]>/<k>.json`` (written atomically),
-  ``k`` = hash of (stage, params, task key, task args, content of ``task.path``). A re-run skips
+  ``k`` = hash of (stage, params, task key, task args, content of ``task.path``, ``task.output``
+  path). A re-run skips
   cached tasks, changed params or inputs recompute only what they change, and a killed run
   resumes. Failures are cached too (a corrupt video stays corrupt); ``retry_failed`` re-runs them.
   The stage function's *code* is not in the key: after changing it, put a ``version`` in its
   params or delete ``cache_dir/<stage>``.
 - Files ``fn`` writes itself must be written through :func:`atomic_path` (temp file beside the
-  target, renamed on success, removed on error), so no partial file survives a kill.
+  target, renamed on success, removed on error), so no partial file survives a kill. A task that
+  writes one file declares it as ``Task.output``: its size and blake2b hash are cached with the
+  ``ok`` result, and a re-run reuses the result only while the file still matches (a deleted,
+  truncated or edited output is recomputed, with one warning line naming the files).
+- ``task_timeout_s``: a task still running that long after it started becomes
+  ``{"status": "timeout", "error": "TaskTimeout: ... executor.task_timeout_s=..."}`` and its
+  worker process is killed and replaced (``processes``) or restarted through its nanny
+  (``dask``), and the ``atomic_path`` temp file it left for its ``Task.output`` is removed; the
+  other tasks go on. Timeouts are cached like failures and re-run with
+  ``retry_failed`` or when the limit is raised (or set to null). ``serial`` runs tasks in the
+  calling thread, which cannot be stopped from outside: it logs that the limit is not enforced.
 - One summary line per stage on logger ``aura.executor``:
-  ``stage=features backend=processes tasks=N cached=C computed=K failed=F in S s (R videos/s)``.
+  ``stage=features backend=processes tasks=N cached=C computed=K failed=F in S s (R videos/s)``
+  (``failed`` counts timeouts too).
 
 Parameters (``executor`` block; every key optional)::
 
@@ -37,9 +49,11 @@ Parameters (``executor`` block; every key optional)::
       scheduler_address: null  # dask: an existing scheduler; null = a LocalCluster per stage
       progress: true
       retry_failed: false
+      task_timeout_s: 600      # processes/dask: seconds per task; null = no limit
 
-``processes`` uses a forkserver (or spawn) ``ProcessPoolExecutor``, so ``fn`` must be importable
-(a module-level function). ``dask`` imports ``dask.distributed`` only when chosen. In a script that
+``processes`` runs one task at a time in each of ``workers`` forkserver (or spawn) processes, so
+``fn`` must be importable (a module-level function); a worker that dies fails only its own task
+(``WorkerCrashed``, cached) and is replaced. ``dask`` imports ``dask.distributed`` only when chosen. In a script that
 starts a LocalCluster, guard the entry point with ``if __name__ == "__main__":``.
 
 Running on SLURM with dask-jobqueue (``pip install dask-jobqueue``; not an AURA dependency).

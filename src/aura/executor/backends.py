@@ -7,26 +7,22 @@ cache incrementally and a killed run loses at most the tasks in flight.
 from __future__ import annotations
 
 import logging
-import multiprocessing as mp
 import os
-import pickle
-from collections import deque
+import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
-from aura.executor.config import ExecutorConfig, Task, default_workers
-from aura.executor.worker import error_text, execute, execute_kw, failure_row, init_worker
+from aura.executor.cache import remove_partial
+from aura.executor.config import ExecutorConfig, Task
+from aura.executor.pool import WORKER_CRASHED, run_processes
+from aura.executor.worker import error_text, execute, execute_kw, failure_row, timeout_row
 
 log = logging.getLogger("aura.executor")
 
-WORKER_CRASHED = (
-    "WorkerCrashed: the worker process died while running this task "
-    "(a crash in native code such as the decoder, or an out-of-memory kill)"
-)
+__all__ = ["BACKEND_FNS", "WORKER_CRASHED", "Emit", "Pending"]
 
 
 @dataclass(frozen=True)
@@ -54,7 +50,17 @@ def run_serial(
     config: ExecutorConfig,
     emit: Emit,
 ) -> None:
-    """In-process loop: the reference behaviour, and the easiest to debug."""
+    """In-process loop: the reference behaviour, and the easiest to debug.
+
+    ``task_timeout_s`` is not enforced here: a thread cannot be stopped safely from outside
+    (a decoder stuck in native code never returns to Python), so it is logged once per stage.
+    """
+    if config.task_timeout_s is not None:
+        log.warning(
+            "executor.task_timeout_s=%g is not enforced by executor.backend=serial (tasks run "
+            "in this process); use processes or dask to stop tasks that run too long",
+            config.task_timeout_s,
+        )
     for item in pending:
         row, tb, elapsed = execute(fn, item.task, params)
         emit(item, row, tb, elapsed, True)
@@ -71,95 +77,6 @@ def _kept_environ() -> Iterator[None]:
     finally:
         os.environ.clear()
         os.environ.update(saved)
-
-
-def _mp_context() -> mp.context.BaseContext:
-    # Never fork: a parent holding PyAV/torch threads can deadlock a forked child.
-    return mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
-
-
-def run_processes(
-    fn: StageFn,
-    pending: Sequence[Pending],
-    params: Mapping[str, Any],
-    config: ExecutorConfig,
-    emit: Emit,
-) -> None:
-    """A ``ProcessPoolExecutor`` with at most ``workers`` tasks in flight.
-
-    A worker that dies (segfault, OOM kill) breaks the whole pool. Keeping in-flight work to
-    one task per worker bounds the suspects; they are then re-run one at a time on a fresh
-    pool, so only the task that really kills its worker becomes a ``failed`` row.
-    """
-    try:
-        pickle.dumps(fn)
-    except Exception as exc:
-        raise TypeError(
-            f"executor.backend=processes needs a top-level (picklable) stage function: {exc}"
-        ) from exc
-    n = max(1, min(config.n_workers, len(pending)))
-    threads = max(1, default_workers() // n)
-    queue: deque[Pending] = deque(pending)
-    suspects: deque[Pending] = deque()
-    pool: ProcessPoolExecutor | None = None
-    inflight: dict[Future, Pending] = {}
-    try:
-        while queue or suspects or inflight:
-            if pool is None:
-                pool = ProcessPoolExecutor(
-                    n, _mp_context(), initializer=init_worker, initargs=(threads,)
-                )
-            source = suspects if suspects else queue
-            limit = 1 if suspects else n
-            while source and len(inflight) < limit:
-                item = source.popleft()
-                try:
-                    inflight[pool.submit(execute, fn, item.task, params)] = item
-                except BrokenProcessPool:
-                    # A worker died since the last wait; its in-flight futures will say so.
-                    source.appendleft(item)
-                    break
-            if not inflight:  # broken with nothing left to report it: start a fresh pool
-                pool.shutdown(wait=True)
-                pool = None
-                continue
-            done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-            if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
-                wait(inflight)  # every other in-flight future is about to fail the same way
-                done = set(inflight)
-            crashed: list[Pending] = []
-            for fut in done:
-                item = inflight.pop(fut)
-                exc = fut.exception()
-                if exc is None:
-                    emit(item, *fut.result(), True)
-                elif isinstance(exc, BrokenProcessPool):
-                    crashed.append(item)
-                else:  # infrastructure (e.g. unpicklable arguments): report, do not cache
-                    log.error(
-                        "task %s could not run on a worker: %s", item.task.key, error_text(exc)
-                    )
-                    emit(item, failure_row(item.task.key, error_text(exc)), None, None, False)
-            if crashed:
-                pool.shutdown(wait=True)
-                pool = None
-                if len(crashed) == 1:  # it ran alone (or was the only one running): the culprit
-                    emit(
-                        crashed[0],
-                        failure_row(crashed[0].task.key, WORKER_CRASHED),
-                        None,
-                        None,
-                        True,
-                    )
-                else:
-                    log.warning(
-                        "a worker process died with %d tasks in flight; re-running them one at a time",
-                        len(crashed),
-                    )
-                    suspects.extend(sorted(crashed, key=lambda p: p.index))
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
 
 
 @contextmanager
@@ -188,10 +105,14 @@ def run_dask(
     ``distributed.scheduler.allowed-failures`` attempts. Tasks queued on that worker are
     blamed too, so each ``KilledWorker`` task is re-run alone; only one that fails alone again
     becomes a (cached) ``WorkerCrashed`` row.
+
+    With ``task_timeout_s``, each task tells this client when it starts (a dask event); one
+    still running ``task_timeout_s`` later is cancelled, becomes a (cached) ``timeout`` row,
+    and its worker is restarted through its nanny (LocalCluster and dask-jobqueue workers
+    have one; a worker without a nanny cannot be restarted and stays busy, which is logged).
     """
     import dask
-    from dask.distributed import Client, LocalCluster, as_completed
-    from distributed.scheduler import KilledWorker
+    from dask.distributed import Client, LocalCluster
 
     with ExitStack() as stack:
         stack.enter_context(_kept_environ())
@@ -211,6 +132,8 @@ def run_dask(
             )
             client = stack.enter_context(Client(cluster))
         log.info("dask: %s", client)
+        watch = _StartWatch(client, config.task_timeout_s)
+        stack.callback(watch.close)
 
         def submit(items: Sequence[Pending], tag: str) -> list[Any]:
             # Keys derived from the cache key: the same work resubmitted to a shared
@@ -222,38 +145,127 @@ def run_dask(
                 pure=False,
                 fn=fn,
                 params=params,
+                start_topic=watch.topic,
             )
 
-        def collect(futures: list[Any], items: Sequence[Pending], alone: bool) -> list[Pending]:
-            by_key = {f.key: p for f, p in zip(futures, items, strict=True)}
-            killed: list[Pending] = []
-            for fut in as_completed(futures):
-                item = by_key[fut.key]
-                cache = True
-                try:
-                    row, tb, elapsed = fut.result()
-                except KilledWorker as exc:
-                    if not alone:
-                        killed.append(item)
-                        continue
-                    log.debug("task %s: %s", item.task.key, exc)
-                    row, tb, elapsed = failure_row(item.task.key, WORKER_CRASHED), None, None
-                except Exception as exc:  # infrastructure, not the task: report, do not cache
-                    log.error("task %s could not run on dask: %s", item.task.key, error_text(exc))
-                    row, tb, elapsed = failure_row(item.task.key, error_text(exc)), None, None
-                    cache = False
-                finally:
-                    fut.release()
-                emit(item, row, tb, elapsed, cache)
-            return killed
-
-        killed = collect(submit(pending, ""), pending, alone=False)
+        killed = _collect(watch, submit(pending, ""), pending, emit, alone=False)
         if killed:
             log.warning(
                 "dask workers died under %d tasks; re-running them one at a time", len(killed)
             )
         for item in sorted(killed, key=lambda p: p.index):
-            collect(submit([item], "-alone"), [item], alone=True)
+            _collect(watch, submit([item], "-alone"), [item], emit, alone=True)
+
+
+class _Start(NamedTuple):
+    at: float  # time.monotonic() here, when the event arrived
+    worker: str
+    pid: int | None
+
+
+class _StartWatch:
+    """When and where each dask task started (from the tasks' start events), for timeouts."""
+
+    def __init__(self, client: Any, limit: float | None) -> None:
+        self.client, self.limit = client, limit
+        self.started: dict[str, _Start] = {}
+        self.topic: str | None = None
+        if limit is not None:
+            self.topic = f"aura-task-start-{uuid.uuid4().hex}"
+            client.subscribe_topic(self.topic, self._on_event)
+
+    def _on_event(self, event: tuple[float, Mapping[str, Any]]) -> None:
+        msg = event[1]
+        self.started[str(msg["key"])] = _Start(time.monotonic(), str(msg["worker"]), msg.get("pid"))
+
+    def close(self) -> None:
+        if self.topic is not None:
+            self.client.unsubscribe_topic(self.topic)
+
+    def wait_s(self, keys: Sequence[str]) -> float | None:
+        """How long to wait for results before checking deadlines again (``None``: forever)."""
+        if self.limit is None:
+            return None
+        now = time.monotonic()
+        ends = [self.started[k].at + self.limit - now for k in keys if k in self.started]
+        return max(0.0, min([1.0, *ends]))  # re-check each second for tasks that just started
+
+    def overdue(self, keys: Sequence[str]) -> list[tuple[str, float]]:
+        """``(key, seconds run)`` of the tasks past the limit."""
+        if self.limit is None:
+            return []
+        now = time.monotonic()
+        runs = [(k, now - self.started[k].at) for k in keys if k in self.started]
+        return [r for r in runs if r[1] >= self.limit]
+
+    def stop(self, fut: Any, key: str, task: Task) -> None:
+        """Cancel an overdue task, restart the worker that runs it, drop its partial output."""
+        start = self.started[key]
+        fut.cancel()
+        log.warning(
+            "task %s: still running after executor.task_timeout_s=%g s; restarting dask worker %s",
+            task.key,
+            self.limit,
+            start.worker,
+        )
+        status = self.client.restart_workers([start.worker], timeout=60, raise_for_error=False)
+        if status.get(start.worker) != "OK":
+            log.error(
+                "could not restart dask worker %s (%s): the overdue task may keep it busy; "
+                "workers need a nanny (the default) to be restarted",
+                start.worker,
+                status.get(start.worker),
+            )
+        else:
+            remove_partial(task.output, start.pid)
+
+
+def _collect(
+    watch: _StartWatch,
+    futures: list[Any],
+    items: Sequence[Pending],
+    emit: Emit,
+    *,
+    alone: bool,
+) -> list[Pending]:
+    """Emit each future's outcome as it lands; return the ``KilledWorker`` ones (unless alone)."""
+    from distributed import wait as dask_wait
+    from distributed.scheduler import KilledWorker
+
+    left = {f.key: (f, p) for f, p in zip(futures, items, strict=True)}
+    killed: list[Pending] = []
+    while left:
+        try:
+            done = dask_wait(
+                [f for f, _ in left.values()],
+                timeout=watch.wait_s(list(left)),
+                return_when="FIRST_COMPLETED",
+            ).done
+        except TimeoutError:
+            done = set()
+        for fut in done:
+            item = left.pop(fut.key)[1]
+            cache = True
+            try:
+                row, tb, elapsed = fut.result()
+            except KilledWorker as exc:
+                if not alone:
+                    killed.append(item)
+                    continue
+                log.debug("task %s: %s", item.task.key, exc)
+                row, tb, elapsed = failure_row(item.task.key, WORKER_CRASHED), None, None
+            except Exception as exc:  # infrastructure, not the task: report, do not cache
+                log.error("task %s could not run on dask: %s", item.task.key, error_text(exc))
+                row, tb, elapsed = failure_row(item.task.key, error_text(exc)), None, None
+                cache = False
+            finally:
+                fut.release()
+            emit(item, row, tb, elapsed, cache)
+        for key, ran in watch.overdue(list(left)):
+            fut, item = left.pop(key)
+            watch.stop(fut, key, item.task)
+            emit(item, timeout_row(item.task.key, watch.limit or ran), None, ran, True)
+    return killed
 
 
 BACKEND_FNS: dict[str, Callable[..., None]] = {

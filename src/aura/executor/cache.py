@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import logging
 import os
+import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +38,25 @@ def atomic_path(final: str | Path) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def remove_partial(final: str | Path | None, pid: int | None) -> list[Path]:
+    """Remove the temporary files that process ``pid`` (killed mid-write) left for ``final``.
+
+    Only :func:`atomic_path` names carrying that pid match, so another live writer of the same
+    file (a concurrent run) keeps its own. Returns what was removed.
+    """
+    if final is None or pid is None:
+        return []
+    final = Path(final)
+    prefix = f".{final.stem}.tmp-{pid}-"
+    exact = re.compile(re.escape(prefix) + r"[0-9a-f]{8}" + re.escape(final.suffix))
+    removed = []
+    for path in final.parent.glob(glob.escape(prefix) + "*"):
+        if exact.fullmatch(path.name):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def write_text_atomic(final: str | Path, text: str) -> None:
@@ -100,18 +121,72 @@ def file_digests(paths: Iterable[str], threads: int = 4) -> dict[str, str | OSEr
 
 
 def cache_key(
-    stage: str, params_json: str, key: str, args: Mapping[str, Any], digest: str | None
+    stage: str,
+    params_json: str,
+    key: str,
+    args: Mapping[str, Any],
+    digest: str | None,
+    output: str | None = None,
 ) -> str:
-    """Hash of (format, stage, task key, task args, input content digest, params)."""
+    """Hash of (format, stage, task key, task args, input content digest, output path, params).
+
+    ``output`` joins the hashed list only when set, so keys of tasks without one are unchanged.
+    """
     h = hashlib.blake2b(digest_size=16)
+    parts: list[Any] = [CACHE_FORMAT, stage, key, args, digest]
+    if output is not None:
+        parts.append(output)
     # A JSON list is self-delimiting, so appending the params text keeps the encoding unambiguous.
-    h.update(stable_json([CACHE_FORMAT, stage, key, args, digest]).encode())
+    h.update(stable_json(parts).encode())
     h.update(params_json.encode())
     return h.hexdigest()
 
 
+def output_signature(path: str) -> dict[str, Any]:
+    """``{"size", "blake2b"}`` of an output file (raises ``OSError`` when it cannot be read)."""
+    return {"size": os.stat(path).st_size, "blake2b": _digest_file(path)}
+
+
+def signature_mismatch(recorded: Any, actual: dict[str, Any] | OSError) -> str | None:
+    """Why an output no longer matches its recorded signature, or ``None`` when it does."""
+    if not isinstance(recorded, Mapping) or not {"size", "blake2b"} <= recorded.keys():
+        return "no size and hash recorded with the cached result"
+    if isinstance(actual, FileNotFoundError):
+        return "the file is missing"
+    if isinstance(actual, OSError):
+        return f"unreadable ({type(actual).__name__}: {actual})"
+    if actual["size"] != recorded["size"]:
+        return f"size {actual['size']} bytes, recorded {recorded['size']}"
+    if actual["blake2b"] != recorded["blake2b"]:
+        return "content hash differs from the recorded one"
+    return None
+
+
+def output_signatures(
+    paths: Iterable[str], threads: int = 4
+) -> dict[str, dict[str, Any] | OSError]:
+    """:func:`output_signature` of each path (or its ``OSError``), hashed on a few threads."""
+
+    def one(path: str) -> dict[str, Any] | OSError:
+        try:
+            return output_signature(path)
+        except OSError as exc:
+            return exc
+
+    unique = list(dict.fromkeys(paths))
+    if not unique:
+        return {}
+    with ThreadPoolExecutor(max_workers=max(1, min(threads, len(unique)))) as pool:
+        return dict(zip(unique, pool.map(one, unique), strict=True))
+
+
 class ResultStore:
-    """One JSON file per result at ``<root>/<key[:2]>/<key>.json``, written atomically."""
+    """One JSON file per result at ``<root>/<key[:2]>/<key>.json``, written atomically.
+
+    A record is ``{"cache_key", "key", "elapsed_s", "result", ...extra}``; extras hold what the
+    executor checks before reusing a result (the output file's ``output`` signature, the
+    ``task_timeout_s`` a ``timeout`` ran under).
+    """
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -120,7 +195,8 @@ class ResultStore:
         return self.root / ckey[:2] / f"{ckey}.json"
 
     def load(self, ckey: str, task_key: str) -> dict[str, Any] | None:
-        """The cached result, or ``None`` when absent, unreadable or not the expected record."""
+        """The cached record (its ``result`` checked), or ``None`` when absent, unreadable or
+        not the expected record."""
         p = self.path(ckey)
         try:
             text = p.read_text(encoding="utf-8")
@@ -144,12 +220,23 @@ class ResultStore:
         ):
             log.warning("ignoring invalid cache file %s (will recompute)", p)
             return None
-        return res
+        return rec
 
     def save(
-        self, ckey: str, task_key: str, result: Mapping[str, Any], elapsed_s: float | None
+        self,
+        ckey: str,
+        task_key: str,
+        result: Mapping[str, Any],
+        elapsed_s: float | None,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
-        rec = {"cache_key": ckey, "key": task_key, "elapsed_s": elapsed_s, "result": result}
+        rec = {
+            **(extra or {}),
+            "cache_key": ckey,
+            "key": task_key,
+            "elapsed_s": elapsed_s,
+            "result": result,
+        }
         write_text_atomic(
             self.path(ckey), json.dumps(rec, ensure_ascii=False, default=json_default)
         )

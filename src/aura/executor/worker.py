@@ -26,6 +26,19 @@ def failure_row(key: str, error: str) -> dict[str, Any]:
     return {"key": key, "status": "failed", "error": error}
 
 
+def timeout_row(key: str, limit_s: float) -> dict[str, Any]:
+    """The row of a task stopped for running longer than ``executor.task_timeout_s``."""
+    return {
+        "key": key,
+        "status": "timeout",
+        "error": (
+            f"TaskTimeout: still running after executor.task_timeout_s={limit_s:g} s, so its "
+            "worker process was stopped; raise executor.task_timeout_s (null: no limit) and "
+            "the next run retries it"
+        ),
+    }
+
+
 def execute(
     fn: Callable[[Task, Mapping[str, Any]], Mapping[str, Any]],
     task: Task,
@@ -56,8 +69,19 @@ def execute_kw(
     *,
     fn: Callable[[Task, Mapping[str, Any]], Mapping[str, Any]],
     params: Mapping[str, Any],
+    start_topic: str | None = None,
 ) -> tuple[dict[str, Any], str | None, float]:
-    """:func:`execute` with the task first, for ``Client.map`` (which maps the first argument)."""
+    """:func:`execute` with the task first, for ``Client.map`` (which maps the first argument).
+
+    With ``start_topic``, first tell the client (a dask event: this task's key and worker)
+    that the task has started, so it can time it.
+    """
+    if start_topic is not None:
+        from distributed import get_worker
+
+        worker = get_worker()
+        msg = {"key": worker.get_current_task(), "worker": worker.address, "pid": os.getpid()}
+        worker.log_event(start_topic, msg)
     return execute(fn, task, params)
 
 

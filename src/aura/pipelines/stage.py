@@ -1,8 +1,7 @@
-"""Shared plumbing of the per-video stages: run tasks through the executor, rebuild lost outputs."""
+"""Shared plumbing of the per-video stages: run tasks through the executor, join their rows."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -10,8 +9,6 @@ from typing import Any
 import polars as pl
 
 from aura.executor import ExecutorConfig, Task, run_tasks
-
-log = logging.getLogger(__name__)
 
 TaskFn = Callable[[Task, Mapping[str, Any]], dict[str, Any]]
 
@@ -31,42 +28,23 @@ def run_video_stage(
     """Map ``fn`` over ``work`` (one task per ``video_id``) and return its rows joined to ``work``.
 
     With ``output_dir``, each task writes ``output_dir/<video_id><suffix>`` (passed as
-    ``args["output"]``); ``arg_columns`` are copied from each row into the task's args. A cached ok result whose file has been deleted is recomputed once
-    (with a ``rebuild`` marker in its args), so outputs and cache never disagree.
+    ``args["output"]`` and declared as the task's ``output``); ``arg_columns`` are copied from
+    each row into the task's args. The executor records each output's size and hash with its
+    cached result and recomputes a task whose output was deleted, truncated or changed, so
+    outputs and cache never disagree.
     """
     config = ExecutorConfig.from_params(executor)
     out = Path(output_dir) if output_dir else None
 
-    def task(row: dict[str, Any], **extra: Any) -> Task:
+    def task(row: dict[str, Any]) -> Task:
         args = {c: row[c] for c in arg_columns}
-        if out is not None:
-            args["output"] = str(out / f"{row['video_id']}{suffix}")
-        return Task(key=row["video_id"], path=row["path"], args={**args, **extra})
+        if out is None:
+            return Task(key=row["video_id"], path=row["path"], args=args)
+        output = str(out / f"{row['video_id']}{suffix}")
+        return Task(row["video_id"], row["path"], {**args, "output": output}, output=output)
 
-    rows = list(work.iter_rows(named=True))
-    results = run_tasks(
-        fn, [task(r) for r in rows], stage=stage, params=params, cache_dir=cache_dir, config=config
-    )
-    if out is not None:
-        lost = [
-            i
-            for i, res in enumerate(results)
-            if res["status"] == "ok" and not Path(res["output"]).is_file()
-        ]
-        if lost:
-            log.warning(
-                "stage=%s: %d cached outputs were deleted; rebuilding them", stage, len(lost)
-            )
-            redo = run_tasks(
-                fn,
-                [task(rows[i], rebuild=True) for i in lost],
-                stage=stage,
-                params=params,
-                cache_dir=cache_dir,
-                config=config,
-            )
-            for i, res in zip(lost, redo, strict=True):
-                results[i] = res
+    tasks = [task(r) for r in work.iter_rows(named=True)]
+    results = run_tasks(fn, tasks, stage=stage, params=params, cache_dir=cache_dir, config=config)
     if not results:  # nothing usable upstream: an empty table with the stage's own columns
         cols = ["status", "error"] + (["output"] if out is not None else [])
         return work.with_columns(pl.lit(None, pl.String).alias(c) for c in cols)
