@@ -29,19 +29,22 @@ warnings.filterwarnings("ignore", category=FutureWarning)
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
-def demo_settings() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+def demo_settings() -> tuple[Any, dict[str, dict[str, Any]]]:
+    """conf/base's resolved ``training.trainer`` and each deep model's architecture settings."""
     from kedro.config import OmegaConfigLoader
 
-    from aura.pipelines.training.deep import LOOP_KEYS
+    from aura.models import BASELINES
+    from aura.parameters import resolve
+    from aura.settings import CONFIG_LOADER_ARGS
 
-    training = OmegaConfigLoader(str(REPO / "conf"), base_env="base", default_run_env="base")[
-        "parameters"
-    ]["training"]
+    args = {**CONFIG_LOADER_ARGS, "default_run_env": "base"}
+    training = resolve(OmegaConfigLoader(str(REPO / "conf"), **args)["parameters"]).training
     nets = {
-        name: {k: v for k, v in cfg.items() if k not in LOOP_KEYS}
-        for name, cfg in training["model_params"].items()
+        name: settings.net_kwargs()
+        for name, settings in training.model_params.items()
+        if name not in BASELINES
     }
-    return training["trainer"], nets
+    return training.trainer, nets
 
 
 def batches(
@@ -141,7 +144,7 @@ def main() -> None:
     from aura.models import list_models
 
     names = [m for m in (args.models.split(",") if args.models else list_models()) if m]
-    frames = int(trainer["num_frames"])
+    frames = trainer.num_frames
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads; demo settings, "
         f"T={frames}, 112 px, batch {args.batch}, {args.steps} steps, median of {args.repeat}"

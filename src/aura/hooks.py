@@ -1,4 +1,5 @@
-"""Project hooks: build the training grid from the resolved config; tag MLflow runs."""
+"""Project hooks: validate the parameters and build the training grid when Kedro starts; tag
+MLflow runs and log the resolved parameters."""
 
 from __future__ import annotations
 
@@ -11,23 +12,25 @@ from kedro.framework.project import pipelines
 from kedro.io import DataCatalog
 from kedro.pipeline import Node, Pipeline
 
-from aura.tracking import config_hash, git_commit
-from aura.training.grid import grid_from_params, set_grid
+from aura.parameters import flat, resolve
+from aura.tracking import git_commit
+from aura.training.grid import Grid, set_grid
 
 log = logging.getLogger(__name__)
 
 
 class GridHooks:
-    """Build the models × folds fan-out from ``training`` in the resolved parameters.
+    """Validate every parameter block and build the models × folds fan-out from ``training``.
 
-    Reads the config loader (base + env + ``--params``) directly: ``context.params`` would build
-    the pipelines first, with the grid not yet set.
+    Runs when the Kedro context is created, so an unknown or bad key (``scaling.target_sise``)
+    stops ``kedro run`` with a :class:`~aura.config.ConfigError` naming it before any node runs.
+    Reads the config loader (base + env + ``--params``) directly, whatever the context class.
     """
 
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
-        training = context.config_loader["parameters"].get("training")
-        grid = grid_from_params(training)
+        config = resolve(context.config_loader["parameters"])
+        grid = Grid(models=config.training.models, n_folds=config.training.n_folds)
         if set_grid(grid):
             # pipelines already built with another grid (e.g. by a plugin) are rebuilt on next use
             pipelines.configure("aura.pipeline_registry")
@@ -55,9 +58,11 @@ class TrackingHooks:
 
         if mlflow.active_run() is None:
             return
-        params = catalog.load("parameters")
+        config = resolve(catalog.load("parameters"))
         commit = git_commit(self._project_path or run_params.get("project_path") or ".")
-        mlflow.set_tags({"config_hash": config_hash(params), "git_commit": commit or "unknown"})
+        mlflow.set_tags({"config_hash": config.hash(), "git_commit": commit or "unknown"})
+        # every resolved value, defaults included, as its own param (training.model_params.svm.C)
+        mlflow.log_params(flat(config.to_params()))
 
     @hook_impl
     def after_node_run(self, node: Node, outputs: dict[str, Any]) -> None:

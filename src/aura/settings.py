@@ -36,15 +36,20 @@ HOOKS = (GridHooks(), TrackingHooks())
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
+    # conf/<env> states only what differs from conf/base: nested keys are merged, not replaced
+    # (lists are replaced whole). Catalog entries are still replaced as a whole.
+    "merge_strategy": {"parameters": "soft"},
     # "config_patterns": {
     #     "spark" : ["spark*/"],
     #     "parameters": ["parameters*", "parameters*/**", "**/parameters*"],
     # }
 }
 
-# Class that manages Kedro's library components.
-# from kedro.framework.context import KedroContext
-# CONTEXT_CLASS = KedroContext
+# Class that manages Kedro's library components: ours hands the nodes typed, validated
+# parameter blocks (aura.parameters), defaults included.
+from aura.context import AuraContext  # noqa: E402
+
+CONTEXT_CLASS = AuraContext
 
 # Class that manages the Data Catalog.
 # from kedro.io import DataCatalog

@@ -383,7 +383,7 @@ def test_failure_mid_render_keeps_the_old_output_and_no_temp(src: Path, tmp_path
 
 def test_config_defaults_round_trip_and_accept_the_wrapped_section() -> None:
     cfg = AugmentConfig.from_params(None)
-    assert cfg == AugmentConfig() and cfg.k == 1 and cfg.ops["rotation"]["max_degrees"] == 10.0
+    assert cfg == AugmentConfig() and cfg.k == 1 and cfg.ops.rotation.max_degrees == 10.0
     again = AugmentConfig.from_params(cfg.to_params())
     assert again == cfg and again.fingerprint() == cfg.fingerprint()
     wrapped = AugmentConfig.from_params({"augmentation": {"k": 10, "max_side": None}})
@@ -397,10 +397,12 @@ def test_config_defaults_round_trip_and_accept_the_wrapped_section() -> None:
         ({"ops": {"rotation": {"max_degrees": -5}}}, "augmentation.ops.rotation.max_degrees must be >= 0"),
         ({"ops": {"frame_drop": {"fraction": [0.3, 0.1]}}}, "augmentation.ops.frame_drop.fraction must be [low, high]"),
         ({"ops": {"noise": {"p": 1.5}}}, "augmentation.ops.noise.p must be <= 1"),
-        ({"ops": {"hflip": {"enabled": "yes"}}}, "augmentation.ops.hflip.enabled must be true or false"),
+        ({"ops": {"hflip": {"enabled": "maybe"}}}, "augmentation.ops.hflip.enabled must be true or false"),
         ({"ops": {"cutout": {"max_count": 1.5}}}, "augmentation.ops.cutout.max_count must be an integer"),
-        ({"ops": {"rotation": {"max_degree": 5}}}, "augmentation.ops.rotation.max_degree is not a known setting"),
-        ({"ops": {"shuffle": {}}}, "augmentation.ops.shuffle is not a known op"),
+        ({"ops": {"rotation": {"max_degree": 5}}}, "augmentation.ops.rotation.max_degree: unknown key; did you mean augmentation.ops.rotation.max_degrees?"),
+        ({"ops": {"shuffle": {}}}, "augmentation.ops.shuffle: unknown key; valid keys: "),
+        ({"ops": {"hflp": {}}}, "augmentation.ops.hflp: unknown key; did you mean augmentation.ops.hflip?"),
+        ({"kk": 2}, "augmentation.kk: unknown key; did you mean augmentation.k?"),
         ({"k": -1}, "augmentation.k must be >= 0"),
         ({"max_side": 8}, "augmentation.max_side must be >= 16"),
         ({"codec": "h265"}, "augmentation.codec must be one of"),

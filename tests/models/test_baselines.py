@@ -50,8 +50,12 @@ def test_joined_stage4_columns_are_used() -> None:
 def test_bad_configs_are_named() -> None:
     with pytest.raises(ValueError, match="unknown baseline 'forest'"):
         build_baseline("forest")
-    with pytest.raises(ValueError, match=r"training.model_params.svm.gamma is not a setting"):
+    with pytest.raises(ValueError, match=r"training\.model_params\.svm\.gamma: unknown key"):
         build_baseline("svm", {"gamma": 1})
+    with pytest.raises(ValueError, match=r"svm\.c: unknown key; did you mean .*svm\.C\?"):
+        build_baseline("svm", {"c": 1})
+    with pytest.raises(ValueError, match=r"logistic_regression\.C must be > 0, got -1"):
+        build_baseline("logistic_regression", {"C": -1})
     one_class = _table(10, 0).filter(pl.col("target") == 1)
     with pytest.raises(ValueError, match="single class"):
         fit_baseline("svm", one_class, one_class["video_id"].to_list())

@@ -129,8 +129,10 @@ def test_unknown_setting_names_key_and_model() -> None:
         create_model("x3d", foo=1)
     assert isinstance(info.value, TypeError) and isinstance(info.value, ValueError)
     message = str(info.value)
-    assert message.startswith("training.model_params.x3d.foo is not a setting of x3d (known: ")
+    assert message.startswith("training.model_params.x3d.foo: unknown key; valid keys: ")
     assert "variant" in message and "width_factor" in message
+    with pytest.raises(UnknownSettingError, match=r"x3d\.widht_factor: unknown key; did you mean "):
+        create_model("x3d", widht_factor=1.0)
 
 
 def test_bad_input_and_bad_settings_are_refused() -> None:

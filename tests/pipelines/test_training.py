@@ -16,12 +16,13 @@ from sklearn.metrics import roc_auc_score
 
 from aura.evaluation import METRICS
 from aura.features import FEATURES
+from aura.models import model_defaults
 from aura.pipelines import evaluation, training
 from aura.pipelines.training.nodes import SkippedCell
 from aura.pipelines.training.pipeline import create_cell
 from aura.tracking import config_hash
 from aura.training.grid import DEFAULT_GRID, Grid, grid_from_params
-from tests.pipelines.test_stages import KeptDataset
+from tests.pipelines.conftest import KeptDataset
 
 PLATFORMS = ("youtube", "facebook", "twitter")
 FEATURE_NAMES = list(FEATURES)[:6]
@@ -207,10 +208,13 @@ def test_grid_comes_from_validated_params() -> None:
     assert grid_from_params(params) == Grid(("svm",), 3)
     with pytest.raises(ValueError, match=r"unknown model\(s\) \['resnet9000'\]"):
         grid_from_params({**params, "models": ["resnet9000"]})
-    with pytest.raises(ValueError, match="training.n_folds must be an integer >= 2"):
+    with pytest.raises(ValueError, match="training.n_folds must be >= 2, got 1"):
         grid_from_params({**params, "n_folds": 1})
-    with pytest.raises(ValueError, match="training.model_params.logistic_regression is missing"):
-        grid_from_params({**params, "models": ["svm", "logistic_regression"]})
+    with pytest.raises(ValueError, match="training.n_fodls: unknown key; did you mean"):
+        grid_from_params({**params, "n_fodls": 3})
+    # a model without a settings block gets its defaults
+    both = grid_from_params({**params, "models": ["svm", "logistic_regression"]})
+    assert both == Grid(("svm", "logistic_regression"), 3)
     with pytest.raises(ValueError, match="lists a model twice"):
         grid_from_params({**params, "models": ["svm", "svm"]})
 
@@ -326,7 +330,8 @@ def test_deep_cell_trains_predicts_and_resumes(tmp_path: Path) -> None:
     out = run()
     trained, pred = out["naive_cnn.fold_0.model"], out["naive_cnn.fold_0.predictions"]
     assert trained["fit"]["epochs_run"] == 2 and trained["fit"]["pretrained_status"] == "off"
-    assert trained["config"]["net"] == {"width": 8}
+    # the saved config is explicit: every architecture setting, defaults included
+    assert trained["config"]["net"] == {**model_defaults("naive_cnn"), "width": 8}
     val = folds.filter((pl.col("fold") == 0) & (pl.col("role") == "val"))
     assert sorted(pred["video_id"]) == sorted(val["video_id"])
     assert pred["score"].is_between(0, 1).all()

@@ -120,14 +120,14 @@ def same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool
 
 
 def test_config_defaults_and_unknown_key() -> None:
-    c = TrainConfig.from_dict({"batch_size": 4, "effective_batch_size": 16})
+    c = TrainConfig.from_params({"batch_size": 4, "effective_batch_size": 16})
     assert (c.num_frames, c.max_epochs, c.lr, c.precision) == (8, 3, 1e-4, "auto")
     assert c.accumulate_grad_batches == 4 and TrainConfig().accumulate_grad_batches == 1
     with pytest.raises(ValueError, match=r"training\.trainer\.bogus"):
-        TrainConfig.from_dict({"bogus": 1})
+        TrainConfig.from_params({"bogus": 1})
     for bad in ({"batch_size": 3}, {"effective_batch_size": 6}, {"class_weighting": "x"}):
         with pytest.raises(ValueError, match=rf"training\.trainer\.{next(iter(bad))}"):
-            TrainConfig.from_dict(bad)
+            TrainConfig.from_params(bad)
 
 
 def test_resolve_precision(monkeypatch: pytest.MonkeyPatch) -> None:

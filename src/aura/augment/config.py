@@ -5,103 +5,84 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from aura.augment._schema import Field, check_section
-from aura.augment.spatial import SPATIAL_SCHEMA
-from aura.augment.temporal import TEMPORAL_SCHEMA
+from pydantic import Field, create_model, field_validator, model_validator
+
+from aura.augment.settings import OpSettings
+from aura.augment.spatial import SPATIAL_SETTINGS
+from aura.augment.temporal import TEMPORAL_SETTINGS
+from aura.config import FieldProblem, Section
 from aura.video.writer import ENCODERS
 
-#: Every op's settings, in application order (spatial, then temporal).
-OP_SCHEMA: dict[str, dict[str, Field]] = {**SPATIAL_SCHEMA, **TEMPORAL_SCHEMA}
+#: Every op's settings schema, in application order (spatial, then temporal).
+OP_SCHEMA: dict[str, type[OpSettings]] = {**SPATIAL_SETTINGS, **TEMPORAL_SETTINGS}
 #: Parameter namespace used in error messages (``conf/base/parameters_augmentation.yml``).
 PREFIX = "augmentation"
 
-_TOP: dict[str, Field] = {
-    "k": Field(1, "int", 0, 1000),  # variants per video; 0 turns stage 1 off
-    "seed": Field(0, "int", 0, 2**63 - 1),
-    "max_side": Field(640, "int", 16, 16384),  # or null: source resolution
-    "min_ops": Field(1, "int", 0, len(OP_SCHEMA)),  # so no variant is a plain re-encode
-    "crf": Field(18, "int", 0, 51),  # or null: the encoder's default
-    "chunk_mb": Field(128, "int", 1, 65536),  # memory for decoded frames when reading backwards
-}
+
+class _OpsBase(Section):
+    def items(self) -> list[tuple[str, OpSettings]]:
+        """``(name, settings)`` of every op, in application order."""
+        return [(name, getattr(self, name)) for name in OP_SCHEMA]
 
 
-def default_ops() -> dict[str, dict[str, Any]]:
-    """Every op's default settings."""
-    return {name: check_section(f"{PREFIX}.ops.{name}", {}, s) for name, s in OP_SCHEMA.items()}
+#: ``augmentation.ops``: one settings block per op (a missing block keeps that op's defaults).
+Ops = create_model(
+    "Ops", __base__=_OpsBase, **{name: (cls, cls()) for name, cls in OP_SCHEMA.items()}
+)
 
 
-@dataclass(frozen=True)
-class AugmentConfig:
-    """Validated stage-1 settings; build it with :meth:`from_params`.
+class AugmentConfig(Section):
+    """Stage-1 settings (``augmentation``); build it with :meth:`from_params`.
 
-    ``ops`` maps each op name to its settings (``enabled``, ``p`` and the op's ranges).
-    ``max_side`` caps the longer output side (``None``: source size); ``min_ops`` forces at
-    least that many ops on each variant; ``chunk_mb`` bounds decoded frames held when a plan
-    reads backwards.
+    ``ops`` holds each op's settings (``enabled``, ``p`` and the op's ranges). ``max_side``
+    caps the longer output side (``None``: source size); ``min_ops`` forces at least that many
+    ops on each variant; ``chunk_mb`` bounds decoded frames held when a plan reads backwards.
+    ``output_dir`` is where the pipeline writes variants (not part of :meth:`fingerprint`).
     """
 
-    k: int = 1
-    seed: int = 0
-    max_side: int | None = 640
-    min_ops: int = 1
+    PREFIX: ClassVar[str] = PREFIX
+
+    k: int = Field(1, ge=0, le=1000)  # variants per video; 0 turns stage 1 off
+    seed: int = Field(0, ge=0, le=2**63 - 1)
+    max_side: int | None = Field(640, ge=16, le=16384)  # null: source resolution
+    min_ops: int = Field(1, ge=0, le=len(OP_SCHEMA))  # so no variant is a plain re-encode
     codec: str = "h264"
-    crf: int | None = 18
-    chunk_mb: int = 128
-    ops: Mapping[str, Mapping[str, Any]] = field(default_factory=default_ops)
+    crf: int | None = Field(18, ge=0, le=51)  # null: the encoder's default
+    chunk_mb: int = Field(128, ge=1, le=65536)  # memory for decoded frames read backwards
+    output_dir: str | None = None
+    ops: Ops = Ops()  # type: ignore[valid-type]
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Any] | None = None) -> AugmentConfig:
-        """Validate a parameters mapping (the ``augmentation`` section, or one holding it).
+    def from_params(cls, params: Any = None, prefix: str | None = None) -> AugmentConfig:
+        """Validate the ``augmentation`` section (or a mapping holding it under that key).
 
-        Missing keys take defaults; unknown or out-of-range keys raise ``ValueError`` naming
-        the full key, e.g. ``augmentation.ops.rotation.max_degrees must be >= 0.0``.
+        Missing keys take defaults; unknown or out-of-range keys raise
+        :class:`~aura.config.ConfigError` naming the full key, e.g.
+        ``augmentation.ops.rotation.max_degrees must be >= 0``.
         """
-        params = dict(params or {})
-        if set(params) == {PREFIX} and isinstance(params[PREFIX], Mapping):
-            params = dict(params[PREFIX])
-        ops_given = params.pop("ops", None) or {}
-        codec = params.pop("codec", "h264")
-        nullable = {k: params.get(k, _TOP[k].default) is None for k in ("max_side", "crf")}
-        checked = check_section(
-            PREFIX, {k: v for k, v in params.items() if not nullable.get(k)}, _TOP
-        )
-        for k, is_null in nullable.items():
-            if is_null:
-                checked[k] = None
+        if isinstance(params, Mapping) and set(params) == {PREFIX}:
+            params = params[PREFIX]
+        return super().from_params(params, prefix)
+
+    @field_validator("codec")
+    @classmethod
+    def _codec(cls, codec: str) -> str:
         if codec not in ENCODERS:
-            raise ValueError(f"{PREFIX}.codec must be one of {sorted(ENCODERS)}, got {codec!r}")
-        if not isinstance(ops_given, Mapping):
-            raise ValueError(f"{PREFIX}.ops must be a mapping, got {type(ops_given).__name__}")
-        unknown = sorted(set(map(str, ops_given)) - set(OP_SCHEMA))
-        if unknown:
-            raise ValueError(
-                f"{PREFIX}.ops.{unknown[0]} is not a known op (known: {', '.join(OP_SCHEMA)})"
-            )
-        ops = {
-            name: check_section(f"{PREFIX}.ops.{name}", ops_given.get(name), schema)
-            for name, schema in OP_SCHEMA.items()
-        }
-        if checked["min_ops"] > 0 and not any(o["enabled"] and o["p"] > 0 for o in ops.values()):
-            raise ValueError(
-                f"{PREFIX}.min_ops is {checked['min_ops']} but no op is enabled with p > 0"
-            )
-        return cls(codec=codec, ops=ops, **checked)
+            raise ValueError(f"must be one of {sorted(ENCODERS)}")
+        return codec
+
+    @model_validator(mode="after")
+    def _some_op(self) -> AugmentConfig:
+        if self.min_ops > 0 and not any(o.enabled and o.p > 0 for _, o in self.ops.items()):
+            raise FieldProblem("min_ops", f"is {self.min_ops} but no op is enabled with p > 0")
+        return self
 
     def to_params(self) -> dict[str, Any]:
-        """The settings as a plain mapping; ``from_params(to_params())`` gives an equal config."""
-        return {
-            "k": self.k,
-            "seed": self.seed,
-            "max_side": self.max_side,
-            "min_ops": self.min_ops,
-            "codec": self.codec,
-            "crf": self.crf,
-            "chunk_mb": self.chunk_mb,
-            "ops": {name: dict(s) for name, s in self.ops.items()},
-        }
+        """The settings as a plain mapping (no ``output_dir``); ``from_params(to_params())``
+        gives an equal config."""
+        return self.model_dump(mode="json", exclude={"output_dir"})
 
     def render_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for :func:`aura.augment.render_variant` from these settings."""

@@ -14,17 +14,18 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
 import numpy as np
 import torch
 import torchvision.transforms.v2.functional as F
+from pydantic import Field
 from torchvision.transforms import InterpolationMode
 
-from aura.augment._schema import Field
+from aura.augment.settings import OpSettings, Prob, Range, bounded
 
 Params = dict[str, Any]
-DrawFn = Callable[[np.random.Generator, Mapping[str, Any]], Params]
+DrawFn = Callable[[np.random.Generator, Any], Params]  # (rng, the op's OpSettings)
 ApplyFn = Callable[[torch.Tensor, Mapping[str, Any], np.random.Generator | None], torch.Tensor]
 
 _BILINEAR = InterpolationMode.BILINEAR
@@ -48,7 +49,7 @@ def _sym(rng: np.random.Generator, bound: float) -> float:
 # --- horizontal flip --------------------------------------------------------------------------
 
 
-def _draw_hflip(rng: np.random.Generator, cfg: Mapping[str, Any]) -> Params:
+def _draw_hflip(rng: np.random.Generator, cfg: HFlipSettings) -> Params:
     return {}
 
 
@@ -59,8 +60,8 @@ def _apply_hflip(img: torch.Tensor, p: Mapping[str, Any], _: np.random.Generator
 # --- rotation ---------------------------------------------------------------------------------
 
 
-def _draw_rotation(rng: np.random.Generator, cfg: Mapping[str, Any]) -> Params:
-    return {"degrees": _sym(rng, cfg["max_degrees"])}
+def _draw_rotation(rng: np.random.Generator, cfg: RotationSettings) -> Params:
+    return {"degrees": _sym(rng, cfg.max_degrees)}
 
 
 def _apply_rotation(img: torch.Tensor, p: Mapping[str, Any], _: np.random.Generator | None):
@@ -71,11 +72,11 @@ def _apply_rotation(img: torch.Tensor, p: Mapping[str, Any], _: np.random.Genera
 # --- affine -----------------------------------------------------------------------------------
 
 
-def _draw_affine(rng: np.random.Generator, cfg: Mapping[str, Any]) -> Params:
-    t, sh = cfg["max_translate"], cfg["max_shear"]
+def _draw_affine(rng: np.random.Generator, cfg: AffineSettings) -> Params:
+    t, sh = cfg.max_translate, cfg.max_shear
     return {
         "translate": [_sym(rng, t), _sym(rng, t)],  # fractions of width, height
-        "scale": _uniform(rng, *cfg["scale"]),
+        "scale": _uniform(rng, *cfg.scale),
         "shear": [_sym(rng, sh), _sym(rng, sh)],  # degrees along x, y
     }
 
@@ -97,9 +98,9 @@ def _apply_affine(img: torch.Tensor, p: Mapping[str, Any], _: np.random.Generato
 # --- elastic ----------------------------------------------------------------------------------
 
 
-def _draw_elastic(rng: np.random.Generator, cfg: Mapping[str, Any]) -> Params:
-    alpha = _uniform(rng, *cfg["alpha"])
-    g = int(cfg["grid"])
+def _draw_elastic(rng: np.random.Generator, cfg: ElasticSettings) -> Params:
+    alpha = _uniform(rng, *cfg.alpha)
+    g = int(cfg.grid)
     grid = (rng.random((g, g, 2)) * 2.0 - 1.0) * alpha
     return {"alpha": alpha, "grid": grid.tolist()}
 
@@ -124,15 +125,15 @@ def _apply_elastic(img: torch.Tensor, p: Mapping[str, Any], _: np.random.Generat
 # --- colour jitter ----------------------------------------------------------------------------
 
 
-def _draw_color_jitter(rng: np.random.Generator, cfg: Mapping[str, Any]) -> Params:
+def _draw_color_jitter(rng: np.random.Generator, cfg: ColorJitterSettings) -> Params:
     def factor(amount: float) -> float:
         return _uniform(rng, max(0.0, 1.0 - amount), 1.0 + amount)
 
     return {
-        "brightness": factor(cfg["brightness"]),
-        "contrast": factor(cfg["contrast"]),
-        "saturation": factor(cfg["saturation"]),
-        "hue": _sym(rng, cfg["hue"]),
+        "brightness": factor(cfg.brightness),
+        "contrast": factor(cfg.contrast),
+        "saturation": factor(cfg.saturation),
+        "hue": _sym(rng, cfg.hue),
     }
 
 
@@ -151,8 +152,8 @@ def _apply_color_jitter(img: torch.Tensor, p: Mapping[str, Any], _: np.random.Ge
 # --- blur -------------------------------------------------------------------------------------
 
 
-def _draw_blur(rng: np.random.Generator, cfg: Mapping[str, Any]) -> Params:
-    return {"sigma": _uniform(rng, *cfg["sigma"])}  # pixels of the rendered frame
+def _draw_blur(rng: np.random.Generator, cfg: BlurSettings) -> Params:
+    return {"sigma": _uniform(rng, *cfg.sigma)}  # pixels of the rendered frame
 
 
 def _apply_blur(img: torch.Tensor, p: Mapping[str, Any], _: np.random.Generator | None):
@@ -168,8 +169,8 @@ def _apply_blur(img: torch.Tensor, p: Mapping[str, Any], _: np.random.Generator 
 # --- Gaussian noise ---------------------------------------------------------------------------
 
 
-def _draw_noise(rng: np.random.Generator, cfg: Mapping[str, Any]) -> Params:
-    return {"sigma": _uniform(rng, *cfg["sigma"])}  # in 0..255 intensity units
+def _draw_noise(rng: np.random.Generator, cfg: NoiseSettings) -> Params:
+    return {"sigma": _uniform(rng, *cfg.sigma)}  # in 0..255 intensity units
 
 
 def _apply_noise(img: torch.Tensor, p: Mapping[str, Any], frame_rng: np.random.Generator | None):
@@ -183,17 +184,17 @@ def _apply_noise(img: torch.Tensor, p: Mapping[str, Any], frame_rng: np.random.G
 # --- cutout -----------------------------------------------------------------------------------
 
 
-def _draw_cutout(rng: np.random.Generator, cfg: Mapping[str, Any]) -> Params:
-    count = int(rng.integers(1, cfg["max_count"] + 1))
+def _draw_cutout(rng: np.random.Generator, cfg: CutoutSettings) -> Params:
+    count = int(rng.integers(1, cfg.max_count + 1))
     boxes = []
-    a_lo, a_hi = cfg["aspect"]
+    a_lo, a_hi = cfg.aspect
     for _ in range(count):
-        area = _uniform(rng, *cfg["area"])
+        area = _uniform(rng, *cfg.area)
         # Aspect is relative to the frame's own shape (1 = same shape as the frame).
         aspect = math.exp(_uniform(rng, math.log(a_lo), math.log(a_hi)))
         bh, bw = min(1.0, math.sqrt(area * aspect)), min(1.0, math.sqrt(area / aspect))
         boxes.append([_uniform(rng, 0.0, 1.0 - bh), _uniform(rng, 0.0, 1.0 - bw), bh, bw])
-    return {"boxes": boxes, "fill": int(cfg["fill"])}
+    return {"boxes": boxes, "fill": int(cfg.fill)}
 
 
 def cutout_box_pixels(box: Iterable[float], height: int, width: int) -> tuple[int, int, int, int]:
@@ -232,41 +233,61 @@ SPATIAL_OPS: dict[str, SpatialOp] = {
 }
 
 
-def _common(p: float) -> dict[str, Field]:
-    return {"enabled": Field(True, "bool"), "p": Field(p, "prob")}
+class HFlipSettings(OpSettings):
+    p: Prob = 0.5
+
+
+class RotationSettings(OpSettings):
+    p: Prob = 0.3
+    max_degrees: float = Field(10.0, ge=0, le=180)
+
+
+class AffineSettings(OpSettings):
+    p: Prob = 0.3
+    max_translate: float = Field(0.08, ge=0, le=0.5)  # fraction of width / height
+    scale: Annotated[Range, bounded(0.1, 10.0)] = (0.9, 1.1)
+    max_shear: float = Field(8.0, ge=0, le=45)  # degrees
+
+
+class ElasticSettings(OpSettings):
+    p: Prob = 0.15
+    alpha: Annotated[Range, bounded(0.0, 0.25)] = (0.005, 0.02)  # displacement / frame size
+    grid: int = Field(4, ge=2, le=32)
+
+
+class ColorJitterSettings(OpSettings):
+    p: Prob = 0.6
+    brightness: float = Field(0.25, ge=0, le=1)
+    contrast: float = Field(0.25, ge=0, le=1)
+    saturation: float = Field(0.25, ge=0, le=1)
+    hue: float = Field(0.03, ge=0, le=0.5)
+
+
+class BlurSettings(OpSettings):
+    sigma: Annotated[Range, bounded(0.0, 20.0)] = (0.3, 1.5)  # pixels
+
+
+class NoiseSettings(OpSettings):
+    sigma: Annotated[Range, bounded(0.0, 64.0)] = (2.0, 8.0)  # 0..255 intensity units
+
+
+class CutoutSettings(OpSettings):
+    area: Annotated[Range, bounded(0.0, 1.0)] = (0.02, 0.12)  # fraction of the frame
+    aspect: Annotated[Range, bounded(0.05, 20.0)] = (0.5, 2.0)
+    max_count: int = Field(1, ge=1, le=16)
+    fill: int = Field(0, ge=0, le=255)
 
 
 #: Settings of each spatial op (``enabled`` and ``p``, the chance a variant gets the op).
-SPATIAL_SCHEMA: dict[str, dict[str, Field]] = {
-    "hflip": _common(0.5),
-    "rotation": {**_common(0.3), "max_degrees": Field(10.0, "float", 0.0, 180.0)},
-    "affine": {
-        **_common(0.3),
-        "max_translate": Field(0.08, "float", 0.0, 0.5),
-        "scale": Field((0.9, 1.1), "range", 0.1, 10.0),
-        "max_shear": Field(8.0, "float", 0.0, 45.0),
-    },
-    "elastic": {
-        **_common(0.15),
-        "alpha": Field((0.005, 0.02), "range", 0.0, 0.25),
-        "grid": Field(4, "int", 2, 32),
-    },
-    "color_jitter": {
-        **_common(0.6),
-        "brightness": Field(0.25, "float", 0.0, 1.0),
-        "contrast": Field(0.25, "float", 0.0, 1.0),
-        "saturation": Field(0.25, "float", 0.0, 1.0),
-        "hue": Field(0.03, "float", 0.0, 0.5),
-    },
-    "blur": {**_common(0.2), "sigma": Field((0.3, 1.5), "range", 0.0, 20.0)},
-    "noise": {**_common(0.2), "sigma": Field((2.0, 8.0), "range", 0.0, 64.0)},
-    "cutout": {
-        **_common(0.2),
-        "area": Field((0.02, 0.12), "range", 0.0, 1.0),
-        "aspect": Field((0.5, 2.0), "range", 0.05, 20.0),
-        "max_count": Field(1, "int", 1, 16),
-        "fill": Field(0, "int", 0, 255),
-    },
+SPATIAL_SETTINGS: dict[str, type[OpSettings]] = {
+    "hflip": HFlipSettings,
+    "rotation": RotationSettings,
+    "affine": AffineSettings,
+    "elastic": ElasticSettings,
+    "color_jitter": ColorJitterSettings,
+    "blur": BlurSettings,
+    "noise": NoiseSettings,
+    "cutout": CutoutSettings,
 }
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
 import numpy as np
+from pydantic import Field
 
-from aura.augment._schema import Field
+from aura.augment.settings import OpSettings, Prob, Range, bounded
 
 Params = dict[str, Any]
 
@@ -23,7 +24,7 @@ Params = dict[str, Any]
 class TemporalOp(NamedTuple):
     """A temporal op: ``draw(rng, cfg) -> params`` and ``apply(indices, params) -> indices``."""
 
-    draw: Callable[[np.random.Generator, Mapping[str, Any]], Params]
+    draw: Callable[[np.random.Generator, Any], Params]  # (rng, the op's OpSettings)
     apply: Callable[[list[int], Mapping[str, Any]], list[int]]
 
 
@@ -31,8 +32,8 @@ def _seed(rng: np.random.Generator) -> int:
     return int(rng.integers(0, 2**63 - 1))
 
 
-def _draw_drop(rng: np.random.Generator, cfg: Mapping[str, Any]) -> Params:
-    lo, hi = cfg["fraction"]
+def _draw_drop(rng: np.random.Generator, cfg: FrameDropSettings) -> Params:
+    lo, hi = cfg.fraction
     return {"fraction": float(lo + (hi - lo) * rng.random()), "seed": _seed(rng)}
 
 
@@ -46,11 +47,11 @@ def _apply_drop(indices: list[int], p: Mapping[str, Any]) -> list[int]:
     return [f for pos, f in enumerate(indices) if pos not in gone]
 
 
-def _draw_dup(rng: np.random.Generator, cfg: Mapping[str, Any]) -> Params:
-    lo, hi = cfg["fraction"]
+def _draw_dup(rng: np.random.Generator, cfg: FrameDupSettings) -> Params:
+    lo, hi = cfg.fraction
     return {
         "fraction": float(lo + (hi - lo) * rng.random()),
-        "max_repeats": int(cfg["max_repeats"]),
+        "max_repeats": int(cfg.max_repeats),
         "seed": _seed(rng),
     }
 
@@ -86,20 +87,25 @@ TEMPORAL_OPS: dict[str, TemporalOp] = {
     "reverse": TemporalOp(_draw_reverse, _apply_reverse),
 }
 
+
+class FrameDropSettings(OpSettings):
+    fraction: Annotated[Range, bounded(0.0, 0.9)] = (0.05, 0.25)  # of the frames dropped
+
+
+class FrameDupSettings(OpSettings):
+    fraction: Annotated[Range, bounded(0.0, 1.0)] = (0.02, 0.1)  # of the frames repeated
+    max_repeats: int = Field(2, ge=1, le=30)
+
+
+class ReverseSettings(OpSettings):
+    p: Prob = 0.1
+
+
 #: Settings of each temporal op (``enabled`` and ``p``, the chance a variant gets the op).
-TEMPORAL_SCHEMA: dict[str, dict[str, Field]] = {
-    "frame_drop": {
-        "enabled": Field(True, "bool"),
-        "p": Field(0.2, "prob"),
-        "fraction": Field((0.05, 0.25), "range", 0.0, 0.9),
-    },
-    "frame_dup": {
-        "enabled": Field(True, "bool"),
-        "p": Field(0.2, "prob"),
-        "fraction": Field((0.02, 0.1), "range", 0.0, 1.0),
-        "max_repeats": Field(2, "int", 1, 30),
-    },
-    "reverse": {"enabled": Field(True, "bool"), "p": Field(0.1, "prob")},
+TEMPORAL_SETTINGS: dict[str, type[OpSettings]] = {
+    "frame_drop": FrameDropSettings,
+    "frame_dup": FrameDupSettings,
+    "reverse": ReverseSettings,
 }
 
 

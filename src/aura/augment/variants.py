@@ -14,9 +14,7 @@ import contextlib
 import hashlib
 import json
 import math
-import os
 import time
-import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +25,9 @@ import numpy as np
 from aura.augment.config import AugmentConfig
 from aura.augment.spatial import SPATIAL_OPS, apply_spatial
 from aura.augment.temporal import TEMPORAL_OPS, is_forward, plan_indices
+from aura.executor.cache import atomic_path
 from aura.video import VideoDecodeError, VideoWriter, iter_frames, probe, sample_frames
+from aura.video.limits import MAX_PIXELS
 
 __all__ = [
     "AugmentConfig",
@@ -134,11 +134,11 @@ def draw_variant(source_key: str, variant_index: int, config: AugmentConfig) -> 
     if variant_index < 1:
         raise ValueError(f"variant_index must be >= 1 (0 is the original), got {variant_index}")
     seed = variant_seed(config.seed, source_key, int(variant_index))
-    rngs = {name: np.random.default_rng([seed, _hash_int(name)]) for name in config.ops}
+    rngs = {name: np.random.default_rng([seed, _hash_int(name)]) for name, _ in config.ops.items()}
     taken = {
-        name: bool(rngs[name].random() < s["p"])
+        name: bool(rngs[name].random() < s.p)
         for name, s in config.ops.items()
-        if s["enabled"] and s["p"] > 0
+        if s.enabled and s.p > 0
     }
     missing = config.min_ops - sum(taken.values())
     if missing > 0:
@@ -212,10 +212,12 @@ def augment_clip(
     return np.stack([done[i] for i in plan]), plan
 
 
-def _planned_frames(src: Path, plan: list[int], chunk: int) -> Iterator[tuple[int, np.ndarray]]:
+def _planned_frames(
+    src: Path, plan: list[int], chunk: int, max_pixels: int | None
+) -> Iterator[tuple[int, np.ndarray]]:
     """``(source index, frame)`` for each output position, holding at most ``chunk`` frames."""
     if is_forward(plan):
-        frames = iter_frames(src)
+        frames = iter_frames(src, max_pixels=max_pixels)
         pos = 0
         try:
             for i, frame in enumerate(frames):
@@ -229,10 +231,13 @@ def _planned_frames(src: Path, plan: list[int], chunk: int) -> Iterator[tuple[in
         return
     for start in range(0, len(plan), chunk):
         want = plan[start : start + chunk]
-        clip = sample_frames(src, indices=want)
-        for i, frame in zip(want, clip.frames, strict=True):
-            yield i, frame
-        del clip
+        # Distinct sorted indices: the sampler then returns its buffer as is, no reordered copy.
+        uniq = sorted(set(want))
+        frames = sample_frames(src, indices=uniq, max_pixels=max_pixels).frames
+        slot = {i: k for k, i in enumerate(uniq)}
+        for i in want:
+            yield i, frames[slot[i]]
+        del frames  # before the next chunk is decoded (the caller drops its view too)
 
 
 def _encode(
@@ -244,18 +249,20 @@ def _encode(
     fps: float,
     codec: str,
     crf: int | None,
+    max_pixels: int | None,
 ) -> tuple[int, int, int]:
     """Augment and encode the planned frames into ``tmp``; ``(frames, width, height)``."""
     writer: VideoWriter | None = None
     last: tuple[int, np.ndarray] | None = None
     try:
-        for i, frame in _planned_frames(src, plan, chunk):
+        for i, frame in _planned_frames(src, plan, chunk, max_pixels):
             if last is None or last[0] != i:  # a duplicated frame is augmented once
                 last = (i, aug(frame, i))
             if writer is None:
                 h, w = last[1].shape[:2]
                 writer = VideoWriter(tmp, width=w, height=h, fps=fps, codec=codec, crf=crf)
             writer.write(last[1])
+            del frame  # a view into the sampler's chunk: let it go before the next is read
         if writer is None:
             raise VideoDecodeError(src, "corrupt", "no frames decoded")
         writer.close()
@@ -294,6 +301,7 @@ def render_variant(
     chunk_mb: int = 128,
     chunk: int | None = None,
     threads: int | None = 1,
+    max_pixels: int | None = MAX_PIXELS,
 ) -> dict[str, Any]:
     """Render ``spec`` of ``src_path`` to ``out_path`` by streaming, atomically; return metadata.
 
@@ -304,25 +312,22 @@ def render_variant(
     leaves it). Output keeps the source frame rate and the upright aspect, with
     the longer side capped by ``max_side`` and even dimensions. The file is written under a
     temporary name in the same folder and moved into place only when complete. Raises
-    :class:`VideoDecodeError` for unusable input.
+    :class:`VideoDecodeError` for unusable input (``too_large`` above ``max_pixels``,
+    before anything is decoded). The plan covers the frames really in the stream
+    (counted from its packets), never the header's claim.
     """
     t0 = time.perf_counter()
     src, out = Path(src_path), Path(out_path)
-    info = probe(src)
+    info = probe(src, max_pixels=max_pixels)
     plan = spec.plan(info.n_frames)
     if chunk is None:
         upright = max(info.width, 1) * max(info.height, 1) * 3
         chunk = max(4, chunk_mb * 2**20 // upright)
     fps = info.fps if info.fps and math.isfinite(info.fps) and info.fps > 0 else _FALLBACK_FPS
     aug = FrameAugmenter(spec, max_side)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.{uuid.uuid4().hex[:12]}.part{out.suffix}")
-    try:
-        with _torch_threads(threads):
-            n_out, width, height = _encode(src, tmp, plan, chunk, aug, fps, codec, crf)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    # atomic_path's temp name is the one the executor removes after stopping a worker mid-task.
+    with atomic_path(out) as tmp, _torch_threads(threads):
+        n_out, width, height = _encode(src, tmp, plan, chunk, aug, fps, codec, crf, max_pixels)
     return {
         "path": str(out),
         "source_key": spec.source_key,

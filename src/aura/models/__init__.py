@@ -3,16 +3,21 @@
 from aura.models.baselines import (
     BASELINES,
     FittedBaseline,
+    baseline_settings,
     build_baseline,
     fit_baseline,
     join_features,
 )
 from aura.models.registry import (
+    LOOP_KEYS,
+    ModelSettings,
     UnknownSettingError,
     VideoClassifier,
+    build_model,
     create_model,
     list_models,
     model_defaults,
+    model_settings,
     register_model,
 )
 from aura.models.weights import (
@@ -24,18 +29,23 @@ from aura.models.weights import (
 
 __all__ = [
     "BASELINES",
+    "LOOP_KEYS",
+    "ModelSettings",
     "FittedBaseline",
     "PretrainedWeightsWarning",
     "UnknownSettingError",
     "VideoClassifier",
     "WeightsNotFoundError",
+    "baseline_settings",
     "build_baseline",
+    "build_model",
     "create_model",
     "describe_pretrained",
     "fit_baseline",
     "join_features",
     "list_models",
     "model_defaults",
+    "model_settings",
     "parse_pretrained",
     "register_model",
 ]

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import polars as pl
+from pydantic import Field
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
@@ -20,40 +21,62 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.svm import LinearSVC
 
+from aura.config import Section
 from aura.features.table import feature_columns
 
 BASELINES = ("logistic_regression", "svm")
-_KNOWN = {
-    "logistic_regression": {"C", "class_weight", "max_iter"},
-    "svm": {"C", "class_weight", "max_iter", "calibration_folds"},
-}
 
 
-def build_baseline(
-    name: str, params: Mapping[str, Any] | None = None, *, seed: int = 0
-) -> Pipeline:
-    """An unfitted pipeline for ``name``; unknown names or keys raise ``ValueError`` naming them."""
+class LogisticRegressionSettings(Section):
+    """``training.model_params.logistic_regression``."""
+
+    PREFIX: ClassVar[str] = "training.model_params.logistic_regression"
+
+    C: float = Field(1.0, gt=0)  # inverse regularisation strength
+    class_weight: Literal["balanced"] | None = "balanced"  # inverse class frequency; null: none
+    max_iter: int = Field(5000, ge=1)
+
+
+class SvmSettings(Section):
+    """``training.model_params.svm``: LinearSVC, probabilities from sigmoid calibration."""
+
+    PREFIX: ClassVar[str] = "training.model_params.svm"
+
+    C: float = Field(0.1, gt=0)
+    class_weight: Literal["balanced"] | None = "balanced"
+    max_iter: int = Field(20000, ge=1)
+    calibration_folds: int = Field(3, ge=2)  # CalibratedClassifierCV folds
+
+
+BaselineSettings = LogisticRegressionSettings | SvmSettings
+
+
+def baseline_settings(name: str) -> type[BaselineSettings]:
+    """The settings schema of baseline ``name``; ``ValueError`` naming the known ones."""
     if name not in BASELINES:
         raise ValueError(
             f"training.models: unknown baseline {name!r}, expected one of {', '.join(BASELINES)}"
         )
-    params = dict(params or {})
-    if unknown := sorted(set(params) - _KNOWN[name]):
-        raise ValueError(
-            f"training.model_params.{name}.{unknown[0]} is not a setting (known: {', '.join(sorted(_KNOWN[name]))})"
-        )
-    c = float(params.get("C", 1.0))
-    weight = params.get("class_weight", "balanced")
-    max_iter = int(params.get("max_iter", 5000))
-    if name == "logistic_regression":
+    return LogisticRegressionSettings if name == "logistic_regression" else SvmSettings
+
+
+def build_baseline(
+    name: str,
+    params: BaselineSettings | Mapping[str, Any] | None = None,
+    *,
+    seed: int = 0,
+) -> Pipeline:
+    """An unfitted pipeline for ``name``; unknown names or keys raise ``ValueError`` naming them."""
+    cfg = baseline_settings(name).from_params(params)
+    if isinstance(cfg, LogisticRegressionSettings):
         model: Any = LogisticRegression(
-            C=c, class_weight=weight, max_iter=max_iter, random_state=seed
+            C=cfg.C, class_weight=cfg.class_weight, max_iter=cfg.max_iter, random_state=seed
         )
     else:
-        svc = LinearSVC(C=c, class_weight=weight, max_iter=max_iter, random_state=seed)
-        model = CalibratedClassifierCV(
-            svc, method="sigmoid", cv=int(params.get("calibration_folds", 3))
+        svc = LinearSVC(
+            C=cfg.C, class_weight=cfg.class_weight, max_iter=cfg.max_iter, random_state=seed
         )
+        model = CalibratedClassifierCV(svc, method="sigmoid", cv=cfg.calibration_folds)
     return Pipeline(
         [
             ("impute", SimpleImputer(strategy="median")),
@@ -96,7 +119,7 @@ def fit_baseline(
     name: str,
     features: pl.DataFrame,
     train_ids: Sequence[str],
-    params: Mapping[str, Any] | None = None,
+    params: BaselineSettings | Mapping[str, Any] | None = None,
     *,
     seed: int = 0,
 ) -> FittedBaseline:

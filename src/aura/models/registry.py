@@ -3,8 +3,9 @@
 Each family module (``naive_cnn``, ``r3d18_inception``, ``vit``, ``x3d``, ``slowfast``) registers
 its builders with :func:`register_model` when imported; the registry imports them on first use.
 A builder is a function with keyword-only arguments ``pretrained``, ``weights_path`` and its
-settings (each with a default); the settings are what ``cfg`` may contain, nothing else.
-Every model maps a normalised float clip batch (N, 3, T, H, W) to logits (N, 1).
+settings (each with a default); the settings are what ``cfg`` may contain, nothing else. They
+make the model's :class:`ModelSettings` schema (``training.model_params.<model>``), so a typo in
+the config is refused by name when Kedro starts. Every model maps a normalised float clip batch (N, 3, T, H, W) to logits (N, 1).
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ import inspect
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar, get_type_hints
 
 import torch
+from pydantic import Field, field_validator
+from pydantic import create_model as make_settings_model
 from torch import nn
 
+from aura.config import Section, UnknownKeyError
 from aura.models.weights import STATUS_ATTR, Pretrained, parse_pretrained
 
 log = logging.getLogger(__name__)
@@ -33,22 +37,48 @@ FAMILY_MODULES = (
     "aura.models.slowfast",
 )
 RESERVED = ("pretrained", "weights_path")
+#: Keys of ``training.model_params.<model>`` that configure loading and the loop, not the net.
+LOOP_KEYS = (*RESERVED, "trainer")
 
 Builder = TypeVar("Builder", bound=Callable[..., nn.Module])
 
+#: Kept for callers that catch it: an unknown setting is a :class:`aura.config.UnknownKeyError`.
+UnknownSettingError = UnknownKeyError
 
-class UnknownSettingError(TypeError, ValueError):
-    """A cfg key that the model does not have (catchable as TypeError or ValueError)."""
+
+class ModelSettings(Section):
+    """``training.model_params.<model>`` of a deep model: weights and loop overrides here; each
+    registered builder adds its own settings (the defaults of its keyword arguments) as fields."""
+
+    PREFIX: ClassVar[str] = CONFIG_PREFIX
+
+    pretrained: Pretrained = False
+    weights_path: str | None = None
+    # overrides of training.trainer for this model (checked against it where the loop is set up)
+    trainer: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("pretrained", mode="before")
+    @classmethod
+    def _pretrained(cls, value: Any) -> Pretrained:
+        try:
+            return parse_pretrained(value)
+        except ValueError:
+            raise ValueError("must be true, false or 'auto'") from None
+
+    def net_kwargs(self) -> dict[str, Any]:
+        """The architecture settings: what the builder takes besides the weights."""
+        return self.model_dump(exclude=set(LOOP_KEYS))
 
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """A registered builder and its settings with their defaults."""
+    """A registered builder, its settings with their defaults, and their schema."""
 
     name: str
     builder: Callable[..., nn.Module]
     defaults: Mapping[str, Any]
     summary: str
+    settings: type[ModelSettings]
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
@@ -78,7 +108,14 @@ def register_model(
         if old is not None and old.builder.__qualname__ != builder.__qualname__:
             raise ValueError(f"model {key!r} is already registered by {old.builder.__module__}")
         summary = (inspect.getdoc(builder) or "").split("\n", 1)[0]
-        _REGISTRY[key] = ModelEntry(key, builder, defaults, summary)
+        hints = get_type_hints(builder)
+        settings = make_settings_model(
+            f"{key}_settings",
+            __base__=ModelSettings,
+            __module__=builder.__module__,
+            **{k: (hints.get(k, Any), v) for k, v in defaults.items()},
+        )
+        _REGISTRY[key] = ModelEntry(key, builder, defaults, summary, settings)
         return builder
 
     return wrap(fn) if fn is not None else wrap
@@ -108,30 +145,42 @@ def model_defaults(name: str) -> dict[str, Any]:
     return dict(model_entry(name).defaults)
 
 
+def model_settings(name: str) -> type[ModelSettings]:
+    """The settings schema of model ``name`` (``training.model_params.<name>``)."""
+    return model_entry(name).settings
+
+
 def create_model(
     name: str, pretrained: Pretrained | str = False, weights_path: str | None = None, **cfg: Any
 ) -> nn.Module:
     """Build model ``name`` with settings ``cfg``; see :mod:`aura.models.weights` for weights.
 
-    The result carries ``pretrained_status``, ``model_name`` and ``model_cfg`` (all settings).
+    An unknown setting raises :class:`UnknownSettingError` naming
+    ``training.model_params.<name>.<key>``. The result carries ``pretrained_status``,
+    ``model_name`` and ``model_cfg`` (all architecture settings).
     """
     entry = model_entry(name)
-    unknown = sorted(set(cfg) - set(entry.defaults))
-    if unknown:
-        known = ", ".join(sorted(entry.defaults)) or "none"
-        raise UnknownSettingError(
-            f"{CONFIG_PREFIX}.{name}.{unknown[0]} is not a setting of {name} (known: {known})"
-        )
-    mode = parse_pretrained(pretrained)
-    if mode is False and weights_path:
+    params = {**cfg, "pretrained": pretrained, "weights_path": weights_path}
+    return build_model(name, entry.settings.from_params(params, f"{CONFIG_PREFIX}.{name}"))
+
+
+def build_model(name: str, settings: ModelSettings | Mapping[str, Any]) -> nn.Module:
+    """Build model ``name`` from its ``training.model_params.<name>`` settings."""
+    entry = model_entry(name)
+    settings = entry.settings.from_params(settings, f"{CONFIG_PREFIX}.{name}")
+    mode = settings.pretrained
+    if mode is False and settings.weights_path:
         log.warning(
-            "%s: weights_path %s is ignored because pretrained is false", name, weights_path
+            "%s: weights_path %s is ignored because pretrained is false",
+            name,
+            settings.weights_path,
         )
-    model = entry.builder(pretrained=mode, weights_path=weights_path, **cfg)
+    net = settings.net_kwargs()
+    model = entry.builder(pretrained=mode, weights_path=settings.weights_path, **net)
     if not isinstance(getattr(model, STATUS_ATTR, None), str):
         raise RuntimeError(f"builder of {name} did not record {STATUS_ATTR}")
     object.__setattr__(model, "model_name", name)
-    object.__setattr__(model, "model_cfg", {**entry.defaults, **cfg})
+    object.__setattr__(model, "model_cfg", net)
     log.info("built %s (%s): pretrained %s", name, entry.summary, getattr(model, STATUS_ATTR))
     return model
 

@@ -8,23 +8,24 @@ and returns the best checkpoint's weights as a plain CPU state dict.
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import logging
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import lightning as L
 import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from pydantic import Field, field_validator, model_validator
 from torch import nn
 from torch.utils.data import DataLoader
 
+from aura.config import FieldProblem, Section
 from aura.training.clips import ClipDataset, ClipItem, class_pos_weight
 from aura.training.lightning import (
     ClipClassifier,
@@ -35,7 +36,7 @@ from aura.training.lightning import (
 
 log = logging.getLogger(__name__)
 
-CLASS_WEIGHTING = ("none", "inverse_frequency")
+CLASS_WEIGHTING = ("none", "inverse_frequency")  # training.trainer.class_weighting
 LAST = "last"  # checkpoint_dir/last.ckpt: the latest epoch, resumed from
 #: Lightning warnings that say nothing for this loop (workers are a config choice; tiny folds;
 #: Lightning 2.6 calling a pytree API that torch 2.14 deprecates).
@@ -46,81 +47,61 @@ _QUIET = (
     r".*`ModelCheckpoint\(monitor=.*\)` could not find the monitored key.*",
 )
 _RESUME_QUIET = (r"Checkpoint directory .* exists and is not empty",)
-_INT_MIN = {
-    "num_frames": 1,
-    "batch_size": 1,
-    "max_epochs": 1,
-    "early_stopping_patience": 0,
-    "num_workers": 0,
-    "seed": 0,
-}
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """``training.trainer`` settings of the clip-model loop."""
+class TrainConfig(Section):
+    """``training.trainer`` settings of the clip-model loop (defaults here, not in conf/base)."""
 
-    num_frames: int = 8
-    clip_size: int | None = None  # letterbox frames to this size (None: the videos' own size)
-    batch_size: int = 8
+    PREFIX: ClassVar[str] = "training.trainer"
+
+    num_frames: int = Field(8, ge=1)
+    clip_size: int | None = Field(None, ge=8)  # letterbox frames to this size (None: own size)
+    batch_size: int = Field(8, ge=1)
     effective_batch_size: int | None = None  # None: = batch_size (no accumulation)
-    max_epochs: int = 3
-    lr: float = 1e-4
-    weight_decay: float = 1e-4
-    warmup_epochs: float = 1
+    max_epochs: int = Field(3, ge=1)
+    lr: float = Field(1e-4, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+    warmup_epochs: float = Field(1, ge=0)
     precision: str | int = "auto"
-    early_stopping_patience: int = 3
+    early_stopping_patience: int = Field(3, ge=0)
     balanced_batches: bool = True
-    class_weighting: str = "none"
-    seed: int = 0
-    num_workers: int = 0
+    class_weighting: Literal[CLASS_WEIGHTING] = "none"
+    seed: int = Field(0, ge=0)
+    num_workers: int = Field(0, ge=0)
     accelerator: str = "auto"
     # True: strict torch determinism - on CUDA it raises for ops with no deterministic kernel
     # (e.g. the backward of adaptive pooling to sizes > 1); "warn": warn there instead.
-    deterministic: bool | str = True
+    deterministic: bool | Literal["warn"] = True
     progress_bar: bool = False
 
-    def __post_init__(self) -> None:
-        def bad(key: str, why: str) -> ValueError:
-            return ValueError(f"training.trainer.{key} {why}, got {getattr(self, key)!r}")
-
-        for key, low in _INT_MIN.items():
-            if not _is_int(getattr(self, key)) or getattr(self, key) < low:
-                raise bad(key, f"must be an integer >= {low}")
-        if self.clip_size is not None and (not _is_int(self.clip_size) or self.clip_size < 8):
-            raise bad("clip_size", "must be null or an integer >= 8")
-        for key, low in (("lr", 1e-30), ("weight_decay", 0.0), ("warmup_epochs", 0.0)):
-            value = getattr(self, key)
-            if not isinstance(value, int | float) or isinstance(value, bool) or value < low:
-                raise bad(key, "must be a number " + ("> 0" if key == "lr" else ">= 0"))
-        if self.balanced_batches and self.batch_size % 2:
-            raise bad("batch_size", "must be even with balanced_batches (half real, half fake)")
-        eff = self.effective_batch_size
-        if eff is not None and (not _is_int(eff) or eff < self.batch_size or eff % self.batch_size):
-            raise bad("effective_batch_size", f"must be a multiple of batch_size {self.batch_size}")
-        if self.class_weighting not in CLASS_WEIGHTING:
-            raise bad("class_weighting", f"must be one of {CLASS_WEIGHTING}")
-        if self.deterministic not in (True, False, "warn"):
-            raise bad("deterministic", "must be true, false or 'warn'")
-
+    @field_validator("deterministic", mode="before")
     @classmethod
-    def from_dict(cls, params: Mapping[str, Any] | None) -> TrainConfig:
-        """Build from ``training.trainer`` parameters; an unknown key raises ``ValueError``."""
-        params = dict(params or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        if unknown := sorted(set(params) - known):
-            raise ValueError(
-                f"training.trainer.{unknown[0]} is not a trainer setting; known: {sorted(known)}"
+    def _deterministic(cls, value: Any) -> bool | str:
+        word = value.strip().lower() if isinstance(value, str) else value
+        if word in (True, False, "warn"):
+            return word
+        if word in ("true", "false"):
+            return word == "true"
+        raise ValueError("must be true, false or 'warn'")
+
+    @model_validator(mode="after")
+    def _batches(self) -> TrainConfig:
+        if self.balanced_batches and self.batch_size % 2:
+            raise FieldProblem(
+                "batch_size",
+                "must be even with balanced_batches (half real, half fake)",
+                self.batch_size,
             )
-        return cls(**params)
+        eff = self.effective_batch_size
+        if eff is not None and (eff < self.batch_size or eff % self.batch_size):
+            raise FieldProblem(
+                "effective_batch_size", f"must be a multiple of batch_size {self.batch_size}", eff
+            )
+        return self
 
     @property
     def accumulate_grad_batches(self) -> int:
         return (self.effective_batch_size or self.batch_size) // self.batch_size
-
-
-def _is_int(x: object) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
 
 
 @dataclass
@@ -292,7 +273,8 @@ def _fit_once(
         with warnings.catch_warnings():
             for pattern in quiet:
                 warnings.filterwarnings("ignore", message=pattern)
-            trainer.fit(module, datamodule=data, ckpt_path=resumed_from)
+            # weights_only: a last.ckpt placed in the folder can never run code on resume
+            trainer.fit(module, datamodule=data, ckpt_path=resumed_from, weights_only=True)
     finally:
         torch.use_deterministic_algorithms(flags, warn_only=warn_only)
     best_path = best.best_model_path or (str(last) if last.is_file() else None)
@@ -305,7 +287,7 @@ def _fit_once(
     score = best.best_model_score
     return FitResult(
         state_dict=weights,
-        config=dataclasses.asdict(cfg),
+        config=cfg.model_dump(),
         batch_size=batch_size,
         accumulate_grad_batches=accumulate,
         precision=precision,

@@ -2,10 +2,11 @@
 
 Kedro pipelines are static: they are built before a node ever sees a parameter. The grid's single
 source of truth is still the resolved ``training`` parameters (``conf/base`` + ``--env`` +
-``--params``): the project hook :class:`aura.hooks.GridHooks` reads ``training.models`` and
-``training.n_folds`` when the Kedro context is created and calls :func:`set_grid` before the
-pipelines are built. Code that builds pipelines without a session (unit tests) gets
-:data:`DEFAULT_GRID` or passes a grid explicitly.
+``--params``, checked by :class:`~aura.training.config.TrainingConfig`): the project hook
+:class:`aura.hooks.GridHooks` reads ``training.models`` and ``training.n_folds`` when the Kedro
+context is created and calls :func:`set_grid` before the pipelines are built. Code that builds
+pipelines without a session (unit tests) gets :data:`DEFAULT_GRID` (the schema's defaults) or
+passes a grid explicitly.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aura.models import BASELINES, list_models
+from aura.training.config import DEFAULT_MODELS, TrainingConfig
 
 
 @dataclass(frozen=True)
@@ -37,53 +38,19 @@ def namespace(model: str, fold: int) -> str:
     return f"{model}.fold_{fold}"
 
 
-def known_models() -> tuple[str, ...]:
-    """Model names ``training.models`` may list: the feature baselines and the deep registry."""
-    return (*BASELINES, *list_models())
-
-
-#: conf/base's grid (a test keeps them equal), for pipelines built without a Kedro session.
-DEFAULT_GRID = Grid(
-    models=(
-        "logistic_regression",
-        "svm",
-        "naive_cnn",
-        "r3d18_inception",
-        "vit_gru",
-        "vit_transformer",
-        "x3d",
-        "slowfast",
-    ),
-    n_folds=5,
-)
+#: The grid of TrainingConfig's defaults, for pipelines built without a Kedro session.
+DEFAULT_GRID = Grid(models=DEFAULT_MODELS, n_folds=TrainingConfig.model_fields["n_folds"].default)
 _current: Grid | None = None
 
 
-def grid_from_params(training: Mapping[str, Any] | None) -> Grid:
-    """Validate ``training.models`` / ``training.n_folds`` / ``training.model_params``.
+def grid_from_params(training: TrainingConfig | Mapping[str, Any] | None) -> Grid:
+    """The grid of the ``training`` parameters, validated by :class:`TrainingConfig`.
 
-    Raises ``ValueError`` naming the offending key, so a bad config fails before anything runs.
+    Raises :class:`~aura.config.ConfigError` naming the offending key, so a bad config fails
+    before anything runs.
     """
-    training = dict(training or {})
-    models = training.get("models", list(DEFAULT_GRID.models))
-    if isinstance(models, str) or not isinstance(models, list | tuple) or not models:
-        raise ValueError(f"training.models must be a non-empty list of names, got {models!r}")
-    if unknown := [m for m in models if m not in known_models()]:
-        raise ValueError(
-            f"training.models: unknown model(s) {unknown}; known: {', '.join(known_models())}"
-        )
-    if len(set(models)) != len(models):
-        raise ValueError(f"training.models lists a model twice: {list(models)}")
-    n_folds = training.get("n_folds", DEFAULT_GRID.n_folds)
-    if isinstance(n_folds, bool) or not isinstance(n_folds, int) or n_folds < 2:
-        raise ValueError(f"training.n_folds must be an integer >= 2, got {n_folds!r}")
-    model_params = training.get("model_params") or {}
-    if missing := [m for m in models if not isinstance(model_params.get(m), Mapping)]:
-        raise ValueError(
-            f"training.model_params.{missing[0]} is missing: every model in training.models "
-            "needs a settings block (use {} for the defaults)"
-        )
-    return Grid(models=tuple(models), n_folds=n_folds)
+    config = TrainingConfig.from_params(training)
+    return Grid(models=config.models, n_folds=config.n_folds)
 
 
 def set_grid(grid: Grid | None) -> bool:

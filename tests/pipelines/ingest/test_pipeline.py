@@ -136,9 +136,14 @@ def test_only_fvc_csv_present(fvc_root, tmp_path) -> None:
     [
         (
             {"kind": "youtube", "root": "x"},
-            r"corpus.kind='youtube': expected one of demo, fvc, manifest",
+            r"corpus.kind must be one of 'demo', 'fvc' or 'manifest', got 'youtube'",
         ),
-        ({"kind": "fvc", "root": ""}, r"corpus.root is empty"),
+        ({"kind": "fvc", "root": ""}, r"corpus.root must not be empty"),
+        ({"kind": "fvc", "rot": "x"}, r"corpus.rot: unknown key; did you mean corpus.root\?"),
+        (
+            {"kind": "demo", "root": "x", "demo": {"n_cascade": 4}},
+            r"corpus.demo.n_cascade: unknown key; did you mean corpus.demo.n_cascades\?",
+        ),
         (
             {"kind": "fvc", "root": "/nonexistent/fvc"},
             r"corpus.root=/nonexistent/fvc is not a folder",
@@ -167,10 +172,75 @@ def test_manifest_corpus(fvc_root, tmp_path) -> None:
     manifest.write_text(
         f"path,label,group\n{videos}/FVC1/deep/AAAAAAAAAAA.mp4,fake,g\n{videos}/FVC1/BBBBBBBBBBB.mp4,real,g\nnope.mp4,real,\n"
     )
-    index = run_ingest({"kind": "manifest", "root": str(manifest)})
+    index = run_ingest({"kind": "manifest", "root": str(manifest), "allow_outside_root": True})
     assert index["status"].to_list() == ["ok", "empty_file", "missing_file"]
     assert index["platform"].to_list() == ["local"] * 3 and index["cascade_id"].to_list() == [
         "g",
         "g",
-        "nope",
+        "nope.mp4",
     ]
+
+
+def test_manifest_paths_outside_its_folder_are_never_probed(fvc_root, tmp_path) -> None:
+    root = tmp_path / "mine"
+    (root / "in").mkdir(parents=True)
+    inside = root / "in" / "AAAAAAAAAAA.mp4"
+    inside.write_bytes((fvc_root / "videos/FVC1/deep/AAAAAAAAAAA.mp4").read_bytes())
+    (root / "in" / "escape.mp4").symlink_to(fvc_root / "videos/FVC3/FFFFFFFFFFF.mp4")
+    escapes = [
+        "../../../../../../../../etc/hostname",
+        "/etc/hostname",
+        "/dev/zero",
+        str(fvc_root / "videos/FVC3/FFFFFFFFFFF.mp4"),
+        "in/escape.mp4",  # a symlink inside, pointing outside
+        "in/../../x.mp4",
+    ]
+    (root / "manifest.csv").write_text(
+        "path,label\nin/AAAAAAAAAAA.mp4,fake\n" + "".join(f"{p},real\n" for p in escapes)
+    )
+    index = run_ingest({"kind": "manifest", "root": str(root / "manifest.csv")})
+    assert index["status"].to_list() == ["ok"] + ["outside_root"] * len(escapes)
+    outside = index.filter(pl.col("status") == "outside_root")
+    assert outside["path"].null_count() == len(escapes)  # no path: nothing downstream opens them
+    assert outside["width"].null_count() == len(escapes)
+    for rel, error in zip(escapes, outside["error"], strict=True):
+        assert rel in error and "corpus.allow_outside_root" in error
+    # ids follow the resolved file: the same file reached two ways is one id
+    ids = dict(zip(escapes, outside["video_id"], strict=True))
+    assert ids[escapes[0]] == ids["/etc/hostname"] == "==etc==hostname"
+    assert ids["in/escape.mp4"] == ids[escapes[3]] != ids["/dev/zero"]
+
+    (root / "manifest.csv").write_text("path,label\nin/escape.mp4,real\nin/AAAAAAAAAAA.mp4,fake\n")
+    allowed = run_ingest(
+        {"kind": "manifest", "root": str(root / "manifest.csv"), "allow_outside_root": True}
+    )
+    assert allowed["status"].to_list() == ["ok", "ok"]
+    assert allowed["path"][0] == str(fvc_root / "videos/FVC3/FFFFFFFFFFF.mp4")
+
+
+def test_allow_outside_root_must_be_a_bool(tmp_path) -> None:
+    (tmp_path / "manifest.csv").write_text("path,label\n")
+    with pytest.raises(ValueError, match="corpus.allow_outside_root must be true or false"):
+        run_ingest(
+            {
+                "kind": "manifest",
+                "root": str(tmp_path / "manifest.csv"),
+                "allow_outside_root": "maybe",
+            }
+        )
+
+
+@pytest.mark.parametrize("kind", ["fvc", "manifest"])
+def test_header_only_annotations_warn_naming_the_file(tmp_path, caplog, kind: str) -> None:
+    name, header = {
+        "fvc": ("FVC.csv", "cascade_id,video_url,label"),
+        "manifest": ("manifest.csv", "path,label"),
+    }[kind]
+    (tmp_path / name).write_text(header + "\n")
+    with caplog.at_level("WARNING"):
+        index = run_ingest({"kind": kind, "root": str(tmp_path)})
+    assert index.height == 0
+    warned = [
+        r for r in caplog.records if r.levelname == "WARNING" and "no data rows" in r.getMessage()
+    ]
+    assert len(warned) == 1 and str(tmp_path / name) in warned[0].getMessage()

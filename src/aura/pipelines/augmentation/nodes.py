@@ -8,9 +8,14 @@ from typing import Any
 import polars as pl
 
 from aura.augment import AugmentConfig, draw_variant, render_variant
+from aura.augment.config import PREFIX
+from aura.config import missing_key
+from aura.corpus.ids import variant_id_expr
 from aura.corpus.videos import stage_inputs
 from aura.executor import Task
+from aura.pipelines.config import IngestConfig
 from aura.pipelines.stage import failures, run_video_stage
+from aura.video.limits import MAX_PIXELS
 
 METADATA_COLUMNS = [
     "variant_id",
@@ -26,6 +31,8 @@ METADATA_COLUMNS = [
 
 def augment_one(task: Task, params: Mapping[str, Any]) -> dict[str, Any]:
     """Executor task: draw and render one variant of one source video."""
+    params = dict(params)
+    max_pixels = params.pop("max_pixels", MAX_PIXELS)  # ingest.max_pixels, not a stage key
     config = AugmentConfig.from_params(params)
     spec = draw_variant(str(task.args["source_video_id"]), int(task.args["variant"]), config)
     meta = render_variant(
@@ -36,6 +43,7 @@ def augment_one(task: Task, params: Mapping[str, Any]) -> dict[str, Any]:
         codec=config.codec,
         crf=config.crf,
         chunk_mb=config.chunk_mb,
+        max_pixels=max_pixels,
     )
     return {
         "output": str(task.args["output"]),
@@ -49,17 +57,18 @@ def augment_one(task: Task, params: Mapping[str, Any]) -> dict[str, Any]:
 
 def augment_videos(
     video_index: pl.DataFrame,
-    augmentation: dict[str, Any],
+    augmentation: AugmentConfig | Mapping[str, Any],
     executor: dict[str, Any],
     cache_dir: str,
+    ingest: IngestConfig | Mapping[str, Any] | None = None,
 ) -> tuple[pl.DataFrame, dict[str, str]]:
-    """Render variants 1..K of every usable original → ``augmented_metadata``, ``augmented_videos``."""
-    params = {k: v for k, v in augmentation.items() if k != "output_dir"}
-    config = AugmentConfig.from_params(params)
-    if "output_dir" not in augmentation:
-        raise ValueError(
-            "augmentation.output_dir is missing: the folder where variants are written"
-        )
+    """Render variants 1..K of every usable original → ``augmented_metadata``, ``augmented_videos``.
+
+    ``ingest.max_pixels`` caps the frame size: a larger frame is a failure row, never decoded.
+    """
+    config = AugmentConfig.from_params(augmentation)
+    if config.output_dir is None:
+        raise missing_key(PREFIX, "output_dir", "the folder where variants are written")
     originals, skipped = stage_inputs(video_index)
     work = (
         originals.select("video_id", "path")
@@ -69,21 +78,21 @@ def augment_videos(
         )
         .with_columns(
             pl.col("video_id").alias("source_video_id"),
-            pl.format("{}__v{}", pl.col("video_id"), pl.col("variant")).alias("video_id"),
+            variant_id_expr("video_id", "variant").alias("video_id"),
         )
     )
     table = run_video_stage(
         augment_one,
         work,
         stage="augmentation",
-        params=config.to_params(),
+        params={**config.to_params(), "max_pixels": IngestConfig.from_params(ingest).max_pixels},
         executor=executor,
         cache_dir=cache_dir,
-        output_dir=augmentation["output_dir"],
+        output_dir=config.output_dir,
         arg_columns=("source_video_id", "variant"),
     )
     # Every variant failed or there was none: the columns fn would have filled are still due.
-    missing = {"ops": pl.String, "seed": pl.Int64}
+    missing = {"ops": pl.String, "seed": pl.Int64, "output": pl.String}
     table = table.with_columns(
         pl.lit(None, t).alias(c) for c, t in missing.items() if c not in table.columns
     )

@@ -13,7 +13,13 @@ def create_pipeline(**kwargs: object) -> Pipeline:
         [
             node(
                 augment_videos,
-                ["video_index", "params:augmentation", "params:executor", "params:cache_dir"],
+                [
+                    "video_index",
+                    "params:augmentation",
+                    "params:executor",
+                    "params:cache_dir",
+                    "params:ingest",  # ingest.max_pixels
+                ],
                 ["augmented_metadata", "augmented_videos"],
                 name="augment_videos",
             )

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
 from matplotlib.figure import Figure
 
+from aura.config import plain
 from aura.evaluation import METRICS, per_platform, plots, summary_table
 from aura.evaluation.report import render_markdown, render_report
+from aura.pipelines.config import CorpusConfig, EvaluationConfig
 from aura.tracking import config_hash
+from aura.training.config import TrainingConfig
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +40,12 @@ def cv_summary(cv_metrics: pl.DataFrame) -> pl.DataFrame:
     return summary_table(cv_metrics)
 
 
-def platform_metrics(cv_predictions: pl.DataFrame, evaluation: dict[str, Any]) -> pl.DataFrame:
+def platform_metrics(
+    cv_predictions: pl.DataFrame, evaluation: EvaluationConfig | Mapping[str, Any]
+) -> pl.DataFrame:
     """Metrics per (model, platform) where the platform holds both classes."""
-    return per_platform(cv_predictions, threshold=float(evaluation["threshold"]))
+    config = EvaluationConfig.from_params(evaluation)
+    return per_platform(cv_predictions, threshold=config.threshold)
 
 
 def tracked_metrics(cv_metrics: pl.DataFrame, summary: pl.DataFrame) -> dict[str, Any]:
@@ -55,35 +62,42 @@ def tracked_metrics(cv_metrics: pl.DataFrame, summary: pl.DataFrame) -> dict[str
 
 
 def make_plots(
-    cv_predictions: pl.DataFrame, summary: pl.DataFrame, evaluation: dict[str, Any]
+    cv_predictions: pl.DataFrame,
+    summary: pl.DataFrame,
+    evaluation: EvaluationConfig | Mapping[str, Any],
 ) -> tuple[Figure, Figure, Figure, Figure, Figure]:
     """The figures of :data:`PLOTS`, in that order."""
+    config = EvaluationConfig.from_params(evaluation)
     return (
         plots.model_comparison(summary),
         plots.roc_curves(cv_predictions),
         plots.pr_curves(cv_predictions),
-        plots.reliability_diagram(cv_predictions, n_bins=int(evaluation["calibration_bins"])),
-        plots.confusion_matrices(cv_predictions, threshold=float(evaluation["threshold"])),
+        plots.reliability_diagram(cv_predictions, n_bins=config.calibration_bins),
+        plots.confusion_matrices(cv_predictions, threshold=config.threshold),
     )
 
 
 def run_facts(
-    video_index: pl.DataFrame, folds: pl.DataFrame, parameters: dict[str, Any]
+    video_index: pl.DataFrame,
+    folds: pl.DataFrame,
+    corpus: CorpusConfig | Mapping[str, Any],
+    training: TrainingConfig | Mapping[str, Any],
+    parameters: Mapping[str, Any],
 ) -> dict[str, Any]:
     """What the report states about the run: corpus, counts, grid and config hash."""
-    corpus = parameters.get("corpus", {})
-    training = parameters.get("training", {})
+    corpus = CorpusConfig.from_params(corpus)
+    training = TrainingConfig.from_params(training)
     originals = folds.filter(pl.col("variant") == 0).unique("video_id")
     variants = folds.filter(pl.col("variant") > 0).unique("video_id")
     return {
-        "Corpus": f"{corpus.get('kind')} ({corpus.get('root')})",
+        "Corpus": f"{corpus.kind} ({corpus.root})",
         "Index rows by status": dict(sorted(Counter(video_index["status"].to_list()).items())),
         "Originals in folds": dict(sorted(Counter(originals["label"].to_list()).items())),
         "Cascade groups": originals["group_id"].n_unique(),
         "Augmented variants (training only)": variants.height,
         "Folds": folds["fold"].n_unique(),
-        "Models": ", ".join(training.get("models", [])),
-        "Config hash": config_hash(parameters),
+        "Models": ", ".join(training.models),
+        "Config hash": config_hash(plain(parameters)),
     }
 
 

@@ -59,7 +59,10 @@ def create_pipeline(grid: Grid | None = None, **kwargs: object) -> Pipeline:
                 name="plot",
             ),
             node(
-                run_facts, ["video_index", "cv_folds", "parameters"], "run_facts", name="run_facts"
+                run_facts,
+                ["video_index", "cv_folds", "params:corpus", "params:training", "parameters"],
+                "run_facts",
+                name="run_facts",
             ),
             node(
                 report,

@@ -12,7 +12,9 @@ import polars as pl
 from aura.corpus.videos import ID_COLUMNS, stage_inputs
 from aura.executor import Task
 from aura.features import FEATURES, extract_features, to_matrix, to_table
+from aura.pipelines.config import FeaturesConfig, IngestConfig, ScaledFeaturesConfig
 from aura.pipelines.stage import failures, run_video_stage
+from aura.video.limits import MAX_PIXELS
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +23,10 @@ def features_one(task: Task, params: Mapping[str, Any]) -> dict[str, Any]:
     """Executor task: every feature of one video (NaN where undefined, imputed later)."""
     crop = task.args.get("crop")
     values = extract_features(
-        task.path, num_frames=int(params["num_frames"]), crop=tuple(crop) if crop else None
+        task.path,
+        num_frames=int(params["num_frames"]),
+        crop=tuple(crop) if crop else None,
+        max_frame_pixels=params.get("max_pixels", MAX_PIXELS),
     )
     return {"features": {k: (None if not np.isfinite(v) else float(v)) for k, v in values.items()}}
 
@@ -29,22 +34,19 @@ def features_one(task: Task, params: Mapping[str, Any]) -> dict[str, Any]:
 def _feature_table(
     work: pl.DataFrame,
     skipped: pl.DataFrame,
-    params: dict[str, Any],
+    config: FeaturesConfig,
     *,
     stage: str,
-    prefix: str,
     executor: dict[str, Any],
     cache_dir: str,
+    max_pixels: int | None = MAX_PIXELS,
 ) -> tuple[pl.DataFrame, tuple[np.ndarray, list[str]], pl.DataFrame]:
     """Features of ``work`` → (table, matrix, failures); failures hold ``skipped`` inputs too."""
-    num_frames = int(params.get("num_frames", 16))
-    if num_frames < 1:
-        raise ValueError(f"{stage}.num_frames={num_frames}: must be >= 1")
     table = run_video_stage(
         features_one,
         work,
         stage=stage,
-        params={"num_frames": num_frames},
+        params={"num_frames": config.num_frames, "max_pixels": max_pixels},
         executor=executor,
         cache_dir=cache_dir,
     )
@@ -58,7 +60,7 @@ def _feature_table(
         else []
     )
     ids = {c: ok[c].to_list() for c in ID_COLUMNS}
-    features = to_table(rows, ids, prefix=prefix)
+    features = to_table(rows, ids, prefix=config.prefix)
     log.info(
         "%s: %d videos, %d features, %d failed",
         stage,
@@ -79,28 +81,33 @@ def _feature_table(
 def extract_stage2(
     video_index: pl.DataFrame,
     augmented_metadata: pl.DataFrame,
-    features: dict[str, Any],
+    features: FeaturesConfig | Mapping[str, Any],
     executor: dict[str, Any],
     cache_dir: str,
+    ingest: IngestConfig | Mapping[str, Any] | None = None,
 ) -> tuple[pl.DataFrame, tuple[np.ndarray, list[str]], pl.DataFrame]:
-    """Stage 2 → ``features_stage2`` (ids + features + imputation flags), its matrix, failures."""
+    """Stage 2 → ``features_stage2`` (ids + features + imputation flags), its matrix, failures.
+
+    ``ingest.max_pixels`` caps the frame size: a larger frame is a failure row, never decoded.
+    """
     work, skipped = stage_inputs(video_index, augmented_metadata)
     return _feature_table(
         work,
         failures(skipped, "features"),
-        features,
+        FeaturesConfig.from_params(features),
         stage="features",
-        prefix=str(features.get("prefix", "")),
         executor=executor,
         cache_dir=cache_dir,
+        max_pixels=IngestConfig.from_params(ingest).max_pixels,
     )
 
 
 def extract_stage4(
     scaled_metadata: pl.DataFrame,
-    scaled_features: dict[str, Any],
+    scaled_features: ScaledFeaturesConfig | Mapping[str, Any],
     executor: dict[str, Any],
     cache_dir: str,
+    ingest: IngestConfig | Mapping[str, Any] | None = None,
 ) -> tuple[pl.DataFrame, tuple[np.ndarray, list[str]], pl.DataFrame]:
     """Stage 4 → ``features_stage4``: the same features on scaled videos, prefixed; + failures."""
     # The letterbox bars are cut off again, so stage-4 features describe only the picture.
@@ -108,13 +115,12 @@ def extract_stage4(
     ok = scaled_metadata.filter(pl.col("status") == "ok")
     crop = [pl.concat_list(pads).alias("crop")] if set(pads) <= set(ok.columns) else []
     work = ok.select(*ID_COLUMNS, *crop)
-    prefix = str(scaled_features.get("prefix", "s4_"))
     return _feature_table(
         work,
         scaled_metadata.filter(pl.col("status") != "ok"),
-        scaled_features,
+        ScaledFeaturesConfig.from_params(scaled_features),
         stage="scaled_features",
-        prefix=prefix,
         executor=executor,
         cache_dir=cache_dir,
+        max_pixels=IngestConfig.from_params(ingest).max_pixels,
     )

@@ -19,6 +19,7 @@ def create_pipeline(**kwargs: object) -> Pipeline:
                     "params:features",
                     "params:executor",
                     "params:cache_dir",
+                    "params:ingest",  # ingest.max_pixels
                 ],
                 ["features_stage2", "features_stage2_matrix", "features_stage2_failures"],
                 name="extract_features_stage2",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,17 +13,18 @@ from tqdm.auto import tqdm
 
 from aura.corpus import annotations as ann
 from aura.corpus.locate import index_files, pick
+from aura.pipelines.config import CorpusConfig, IngestConfig
 from aura.video import VideoDecodeError, probe
 
 log = logging.getLogger(__name__)
 
-CORPUS_KINDS = ("demo", "fvc", "manifest")
 #: ``VideoDecodeError.reason`` → ``video_index.status``.
 PROBE_STATUS = {
     "missing": "missing_file",
     "empty": "empty_file",
     "unreadable": "unreadable",
     "not_video": "not_video",
+    "too_large": "too_large",
     "corrupt": "corrupt",
 }
 #: The ``video_index`` contract columns (ARCHITECTURE.md), in this order; extras follow.
@@ -60,30 +62,27 @@ PROBE_SCHEMA = {
     "rotation": pl.Int64,
     "has_audio": pl.Boolean,
     "size_bytes": pl.Int64,
+    # n_frames counts the packets really there; the header's claim is kept beside it.
     "n_frames_source": pl.String,
+    "n_frames_header": pl.Int64,
 }
 
 
-def materialise_corpus(corpus: dict[str, Any]) -> dict[str, Any]:
+def materialise_corpus(corpus: CorpusConfig | Mapping[str, Any]) -> dict[str, Any]:
     """Check the corpus parameters and, for ``kind: demo``, generate the demo corpus if needed.
 
     Returns a spec: ``kind``, absolute ``root``, ``videos_dir``, and ``annotation_files`` or
     ``manifest``. Raises ``ValueError`` naming the parameter key when the config is unusable.
     """
-    kind = str(corpus.get("kind", "")).strip().lower()
-    if kind not in CORPUS_KINDS:
-        raise ValueError(
-            f"corpus.kind={corpus.get('kind')!r}: expected one of {', '.join(CORPUS_KINDS)}"
-        )
-    if not corpus.get("root"):
-        raise ValueError("corpus.root is empty: set it to the corpus folder (or the manifest CSV)")
-    root = Path(str(corpus["root"])).expanduser().resolve()
+    config = CorpusConfig.from_params(corpus)
+    kind = config.kind
+    root = Path(config.root).expanduser().resolve()
     if kind == "demo":
-        from aura.corpus.demo import DemoConfig, generate_demo_corpus
+        from aura.corpus.demo import generate_demo_corpus
 
-        generate_demo_corpus(root, DemoConfig(**(corpus.get("demo") or {})))
+        generate_demo_corpus(root, config.demo)
     if kind == "manifest":
-        manifest = Path(str(corpus.get("manifest") or root / "manifest.csv")).expanduser().resolve()
+        manifest = Path(config.manifest or root / "manifest.csv").expanduser().resolve()
         if root.suffix.lower() == ".csv":
             manifest, root = root, root.parent
         if not manifest.is_file():
@@ -93,7 +92,7 @@ def materialise_corpus(corpus: dict[str, Any]) -> dict[str, Any]:
         return {"kind": kind, "root": str(root), "manifest": str(manifest), "videos_dir": str(root)}
     if not root.is_dir():
         raise ValueError(f"corpus.root={root} is not a folder (kind={kind})")
-    names = list(corpus.get("annotation_files") or ["FVC.csv", "FVC_dup.csv"])
+    names = list(config.annotation_files)
     files = [root / n for n in names if (root / n).is_file()]
     if not files:
         raise ValueError(
@@ -115,12 +114,17 @@ def materialise_corpus(corpus: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def read_annotations(spec: dict[str, Any], corpus: dict[str, Any]) -> pl.DataFrame:
+def read_annotations(
+    spec: dict[str, Any], corpus: CorpusConfig | Mapping[str, Any]
+) -> pl.DataFrame:
     """Parse annotation rows, flag duplicates/conflicts, and attach each row's file path."""
+    config = CorpusConfig.from_params(corpus)
     if spec["kind"] == "manifest":
-        rows = ann.read_manifest(Path(spec["manifest"]))
+        rows = ann.read_manifest(
+            Path(spec["manifest"]), allow_outside_root=config.allow_outside_root
+        )
     else:
-        extra = corpus.get("extra_labels") or {}
+        extra = config.extra_labels
         rows = [r for f in spec["annotation_files"] for r in ann.read_fvc_csv(Path(f), extra)]
         files = index_files(Path(spec["videos_dir"]))
         for row in rows:
@@ -134,7 +138,7 @@ def read_annotations(spec: dict[str, Any], corpus: dict[str, Any]) -> pl.DataFra
     return frame
 
 
-def _probe_row(row: dict[str, Any], verify: bool) -> dict[str, Any]:
+def _probe_row(row: dict[str, Any], verify: bool, max_pixels: int | None) -> dict[str, Any]:
     out: dict[str, Any] = dict.fromkeys(PROBE_SCHEMA)
     if not row["path"]:
         out.update(
@@ -143,7 +147,7 @@ def _probe_row(row: dict[str, Any], verify: bool) -> dict[str, Any]:
         )
         return out
     try:
-        info = probe(row["path"], verify=verify)
+        info = probe(row["path"], verify=verify, max_pixels=max_pixels)
     except VideoDecodeError as exc:
         out.update(status=PROBE_STATUS.get(exc.reason, exc.reason), error=str(exc))
         return out
@@ -151,20 +155,23 @@ def _probe_row(row: dict[str, Any], verify: bool) -> dict[str, Any]:
     return out
 
 
-def build_video_index(annotations: pl.DataFrame, ingest: dict[str, Any]) -> pl.DataFrame:
+def build_video_index(
+    annotations: pl.DataFrame, ingest: IngestConfig | Mapping[str, Any]
+) -> pl.DataFrame:
     """Probe every row still ``ok`` after annotation checks; record failures as statuses.
 
     Rows that failed earlier keep their status and get empty probe columns. The result has
-    one row per annotation row, in annotation order.
+    one row per annotation row, in annotation order. ``n_frames`` is counted from the
+    packets, ``n_frames_header`` is the container's claim (they differ for AVI drop frames
+    and cut files; neither makes a video corrupt). A frame above ``ingest.max_pixels``
+    gives ``too_large`` before anything is decoded.
     """
-    verify = bool(ingest.get("verify_decode", True))
+    config = IngestConfig.from_params(ingest)
     rows = annotations.to_dicts()
     todo = [i for i, r in enumerate(rows) if r["status"] == ann.OK]
     probed: dict[int, dict[str, Any]] = {}
-    for i in tqdm(
-        todo, desc="probe videos", unit="video", disable=not ingest.get("progress", True)
-    ):
-        probed[i] = _probe_row(rows[i], verify)
+    for i in tqdm(todo, desc="probe videos", unit="video", disable=not config.progress):
+        probed[i] = _probe_row(rows[i], config.verify_decode, config.max_pixels)
     records = []
     for i, row in enumerate(rows):
         result = probed.get(i, dict.fromkeys(PROBE_SCHEMA))
@@ -179,6 +186,16 @@ def build_video_index(annotations: pl.DataFrame, ingest: dict[str, Any]) -> pl.D
     index = index.select(INDEX_COLUMNS + [c for c in index.columns if c not in INDEX_COLUMNS])
     counts = _counts(index["status"])
     log.info("video_index: %d rows, %s", index.height, counts)
+    miscounted = index.filter(
+        pl.col("n_frames_header").is_not_null() & (pl.col("n_frames_header") != pl.col("n_frames"))
+    )
+    if miscounted.height:
+        log.info(
+            "video_index: %d videos whose header miscounts frames (kept with the frames really "
+            "there; see n_frames_header), e.g. %s",
+            miscounted.height,
+            ", ".join(miscounted["video_id"].head(5).cast(pl.String).fill_null("?").to_list()),
+        )
     for row in index.filter(pl.col("status") != "ok").head(20).iter_rows(named=True):
         log.info("  %s %s: %s", row["status"], row["video_id"] or row["url"], row["error"])
     return index

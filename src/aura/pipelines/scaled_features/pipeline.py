@@ -18,6 +18,7 @@ def create_pipeline(**kwargs: object) -> Pipeline:
                     "params:scaled_features",
                     "params:executor",
                     "params:cache_dir",
+                    "params:ingest",  # ingest.max_pixels
                 ],
                 ["features_stage4", "features_stage4_matrix", "features_stage4_failures"],
                 name="extract_features_stage4",

@@ -14,27 +14,25 @@ from typing import Any
 
 import polars as pl
 
+from aura.config import missing_key
 from aura.corpus.videos import stage_inputs
 from aura.executor import Task, atomic_path
+from aura.pipelines.config import IngestConfig, ScalingConfig
 from aura.pipelines.stage import failures, run_video_stage
+from aura.video.limits import MAX_PIXELS
 from aura.video.scale import scale_video
 from aura.video.vae_scale import check_weights, scale_video_vae
 
-METHODS = ("letterbox", "autoencoder")
 
-
-def check_autoencoder(scaling: Mapping[str, Any]) -> dict[str, str]:
+def check_autoencoder(scaling: ScalingConfig | Mapping[str, Any]) -> dict[str, str]:
     """Fail fast for ``method: autoencoder``: the VAE weights must be on local disk.
 
     Raises ``FileNotFoundError`` naming the folder and files to put there (no download, no
     retries). Returns the resolved folder and a fingerprint of its files for the cache key, so
     replacing the weights recomputes the scaled videos.
     """
-    folder = (
-        Path(str((scaling.get("autoencoder") or {}).get("weights_path") or "data/06_models/vae"))
-        .expanduser()
-        .resolve()
-    )
+    config = ScalingConfig.from_params(scaling)
+    folder = Path(config.autoencoder.weights_path).expanduser().resolve()
     check_weights(folder)
     stats = sorted(
         (p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir() if p.is_file()
@@ -46,33 +44,45 @@ def scale_one(task: Task, params: Mapping[str, Any]) -> dict[str, Any]:
     """Executor task: rescale one video (``params['method']``) into ``task.args['output']``."""
     output = str(task.args["output"])
     size, crf = int(params["target_size"]), int(params["crf"])
+    cap = params.get("max_pixels", MAX_PIXELS)
     with atomic_path(output) as tmp:
         if params["method"] == "autoencoder":
             geometry = scale_video_vae(
-                task.path, tmp, size=size, crf=crf, weights_path=params["weights_path"]
+                task.path,
+                tmp,
+                size=size,
+                crf=crf,
+                weights_path=params["weights_path"],
+                max_pixels=cap,
             )
         else:
-            geometry = scale_video(task.path, tmp, size=size, crf=crf)
+            geometry = scale_video(task.path, tmp, size=size, crf=crf, max_pixels=cap)
     return {"output": output, **geometry}
 
 
 def scale_videos(
     video_index: pl.DataFrame,
     augmented_metadata: pl.DataFrame,
-    scaling: dict[str, Any],
+    scaling: ScalingConfig | Mapping[str, Any],
     executor: dict[str, Any],
     cache_dir: str,
+    ingest: IngestConfig | Mapping[str, Any] | None = None,
 ) -> tuple[pl.DataFrame, dict[str, str]]:
-    """Rescale originals and variants; return ``scaled_metadata`` and the ``scaled_videos`` index."""
-    method = str(scaling.get("method", "letterbox"))
-    if method not in METHODS:
-        raise ValueError(f"scaling.method={method!r}: expected one of {', '.join(METHODS)}")
-    weights = check_autoencoder(scaling) if method == "autoencoder" else {}
-    size = int(scaling.get("target_size", 112))
-    if size < 16 or size % 2:
-        raise ValueError(f"scaling.target_size={size}: must be an even number >= 16")
+    """Rescale originals and variants; return ``scaled_metadata`` and the ``scaled_videos`` index.
+
+    ``ingest.max_pixels`` caps the frame size: a larger frame is a failure row, never decoded.
+    """
+    config = ScalingConfig.from_params(scaling)
+    if config.output_dir is None:
+        raise missing_key("scaling", "output_dir", "the folder of the scaled videos")
+    weights = check_autoencoder(config) if config.method == "autoencoder" else {}
     work, skipped = stage_inputs(video_index, augmented_metadata)
-    params = {"method": method, "target_size": size, "crf": int(scaling.get("crf", 18))}
+    params = {
+        "method": config.method,
+        "target_size": config.target_size,
+        "crf": config.crf,
+        "max_pixels": IngestConfig.from_params(ingest).max_pixels,
+    }
     params.update(weights)  # weights folder + fingerprint are part of the cache key
     table = run_video_stage(
         scale_one,
@@ -81,8 +91,10 @@ def scale_videos(
         params=params,
         executor=executor,
         cache_dir=cache_dir,
-        output_dir=scaling["output_dir"],
+        output_dir=config.output_dir,
     )
+    if "output" not in table.columns:  # every task failed (e.g. all too_large)
+        table = table.with_columns(pl.lit(None, pl.String).alias("output"))
     table = pl.concat(
         [table.rename({"path": "source_path", "output": "path"}), failures(skipped, "scaling")],
         how="diagonal_relaxed",

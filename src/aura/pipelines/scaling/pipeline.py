@@ -19,6 +19,7 @@ def create_pipeline(**kwargs: object) -> Pipeline:
                     "params:scaling",
                     "params:executor",
                     "params:cache_dir",
+                    "params:ingest",  # ingest.max_pixels
                 ],
                 ["scaled_metadata", "scaled_videos"],
                 name="scale_videos",

@@ -7,13 +7,14 @@ Heavy lifting lives in :mod:`aura.models` (architectures, weights) and :mod:`aur
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from aura.models import create_model, describe_pretrained
+from aura.models import LOOP_KEYS, ModelSettings, build_model, create_model, describe_pretrained
+from aura.models.registry import CONFIG_PREFIX, model_settings
 from aura.pipelines.training.nodes import (
     fold_rows,
     missing_fold,
@@ -22,17 +23,9 @@ from aura.pipelines.training.nodes import (
 )
 from aura.tracking import config_hash
 from aura.training import ClipItem, TrainConfig, fit_clip_model, predict_clips
+from aura.training.config import merge_trainer
 
 log = logging.getLogger(__name__)
-
-#: Keys of ``training.model_params.<model>`` that configure loading and the loop, not the net.
-LOOP_KEYS = ("pretrained", "weights_path", "trainer")
-
-
-def _split(model_params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    params = dict(model_params or {})
-    loop = {k: params.pop(k) for k in LOOP_KEYS if k in params}
-    return params, loop
 
 
 def _items(rows: pl.DataFrame, scaled_metadata: pl.DataFrame) -> tuple[list[ClipItem], list[str]]:
@@ -62,8 +55,8 @@ def _skipped(model: str, fold: int, reason: str) -> dict[str, Any]:
 def train_clip_cell(
     folds: pl.DataFrame,
     scaled_metadata: pl.DataFrame,
-    model_params: dict[str, Any],
-    trainer: dict[str, Any],
+    model_params: ModelSettings | Mapping[str, Any],
+    trainer: TrainConfig | Mapping[str, Any],
     seed: int,
     checkpoint_dir: str,
     *,
@@ -74,7 +67,10 @@ def train_clip_cell(
     originals; returns the weights, the resolved config and what the fit did."""
     if reason := missing_fold(folds, model, fold):
         return _skipped(model, fold, reason)
-    net_cfg, loop = _split(model_params)
+    prefix = f"{CONFIG_PREFIX}.{model}"
+    settings = model_settings(model).from_params(model_params, prefix)
+    net_cfg = settings.net_kwargs()
+    loop = {k: getattr(settings, k) for k in LOOP_KEYS}
     train, missing_train = _items(fold_rows(folds, fold, "train"), scaled_metadata)
     val, missing_val = _items(fold_rows(folds, fold, "val"), scaled_metadata)
     if missing_train or missing_val:
@@ -85,19 +81,15 @@ def train_clip_cell(
             len(missing_train) + len(missing_val),
             (missing_train + missing_val)[:5],
         )
-    cfg = TrainConfig.from_dict({**trainer, **loop.get("trainer", {}), "seed": seed + fold})
-    net = create_model(
-        model,
-        pretrained=loop.get("pretrained", False),
-        weights_path=loop.get("weights_path"),
-        **net_cfg,
-    )
+    base = TrainConfig.from_params(trainer)
+    cfg = merge_trainer(base, settings.trainer, f"{prefix}.trainer", seed=seed + fold)
+    net = build_model(model, settings)
     run_key = config_hash(
         {
             "model": model,
             "net": net_cfg,
             "loop": loop,
-            "trainer": asdict(cfg),
+            "trainer": cfg.model_dump(),
             "clips": [_identity(i) for i in train + val],
         }
     )
@@ -130,9 +122,9 @@ def train_clip_cell(
         "model": model,
         "fold": fold,
         "net": net_cfg,
-        "trainer": asdict(cfg),  # the resolved loop settings, per-model overrides applied
-        "pretrained": str(loop.get("pretrained", False)),
-        "weights_path": loop.get("weights_path"),
+        "trainer": cfg.model_dump(),  # the resolved loop settings, per-model overrides applied
+        "pretrained": str(settings.pretrained),
+        "weights_path": settings.weights_path,
     }
     return {"state_dict": result.state_dict, "config": config, "fit": fit}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +11,9 @@ import polars as pl
 
 from aura.evaluation import metrics_table
 from aura.models import FittedBaseline, fit_baseline, join_features
+from aura.models.baselines import BaselineSettings
 from aura.training import make_folds
+from aura.training.config import TrainingConfig
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +40,18 @@ class SkippedCell:
 
 
 def cv_folds(
-    video_index: pl.DataFrame, augmented_metadata: pl.DataFrame, training: dict[str, Any]
+    video_index: pl.DataFrame,
+    augmented_metadata: pl.DataFrame,
+    training: TrainingConfig | Mapping[str, Any],
 ) -> pl.DataFrame:
     """The long ``cv_folds`` table (see :func:`aura.training.make_folds`)."""
+    config = TrainingConfig.from_params(training)
     return make_folds(
         video_index,
         augmented_metadata,
-        n_folds=int(training["n_folds"]),
-        seed=int(training.get("seed", 0)),
-        auto_reduce_folds=bool(training.get("auto_reduce_folds", False)),
+        n_folds=config.n_folds,
+        seed=config.seed,
+        auto_reduce_folds=config.auto_reduce_folds,
     )
 
 
@@ -102,7 +108,7 @@ def prediction_table(val: pl.DataFrame, scores: Any, *, model: str, fold: int) -
 def train_model(
     folds: pl.DataFrame,
     features: pl.DataFrame,
-    model_params: dict[str, Any],
+    model_params: BaselineSettings | Mapping[str, Any],
     seed: int,
     *,
     model: str,
