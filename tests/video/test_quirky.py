@@ -240,3 +240,41 @@ def test_scaling_node_turns_too_large_into_a_failure_row(
         quirky["off_by_one"].n,
         quirky["drop"].n,
     ]
+
+
+def test_one_damaged_packet_costs_one_frame_in_every_decoder_path(tmp_path: Path) -> None:
+    """A packet the H.264 decoder rejects is skipped (as FFmpeg's CLI does), not the whole file."""
+    from aura.features.extract import extract_features
+    from aura.video.scale import scale_video
+
+    from ..conftest import texture
+
+    src = tmp_path / "clean.mp4"
+    with av.open(str(src), "w") as out:
+        stream = out.add_stream("h264", rate=25, options={"threads": "1"})
+        stream.width, stream.height, stream.pix_fmt = 160, 96, "yuv420p"
+        for i in range(30):
+            frame = av.VideoFrame.from_ndarray(texture(i), format="rgb24")
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    with av.open(str(src)) as c:
+        packets = [(p.pos, p.size) for p in c.demux(video=0) if p.size]
+    pos, size = packets[15]
+    data = bytearray(src.read_bytes())
+    data[pos : pos + min(size, 16)] = b"\xff" * min(size, 16)
+    bad = tmp_path / "damaged.mp4"
+    bad.write_bytes(bytes(data))
+    with av.open(str(bad)) as c:  # the decoder really rejects that packet
+        ctx = c.streams.video[0].codec_context
+        with pytest.raises(av.FFmpegError):
+            for packet in c.demux(video=0):
+                ctx.decode(packet)
+
+    assert probe(bad).n_frames == 30
+    frames = list(iter_frames(bad))
+    assert 0 < len(frames) < 30
+    assert sample_frames(bad, 8).frames.shape[0] == 8
+    assert np.isfinite(list(extract_features(bad, num_frames=8).values())).any()
+    meta = scale_video(bad, tmp_path / "scaled.mp4", size=32)
+    assert meta["n_frames"] == len(frames)
+    assert probe(tmp_path / "scaled.mp4").n_frames == len(frames)

@@ -357,9 +357,10 @@ def _sample_sequential(
     container, stream = open_video(p, max_pixels=want.max_pixels)
     rate = stream.average_rate or stream.guessed_rate
     tb = float(stream.time_base) if stream.time_base else 0.0
-    error: av.FFmpegError | None = None
+    error: Exception | None = None
+    damaged: list[Exception] = []
     try:
-        for i, frame in enumerate(_decode_all(container, stream, want.threads)):
+        for i, frame in enumerate(_decode_all(container, stream, want.threads, damaged)):
             seconds = (
                 frame.pts * tb if frame.pts is not None else (i / rate if rate else float("nan"))
             )
@@ -371,18 +372,25 @@ def _sample_sequential(
         error = e
     finally:
         container.close()
-    return col.clip(p, n, error)
+    return col.clip(p, n, error or (damaged[0] if damaged else None))
 
 
 def _decode_all(
-    container: InputContainer, stream: VideoStream, threads: int
+    container: InputContainer, stream: VideoStream, threads: int, damaged: list[Exception]
 ) -> Iterator[av.VideoFrame]:
+    """Every frame in decode output order; a packet the decoder rejects is skipped and
+    appended to ``damaged`` (FFmpeg's own CLI goes on the same way, as does the sampler)."""
     configured = False
     for packet in container.demux(stream):
         if not configured:
             configure_threads(stream, threads, packet if packet.size else None)
             configured = True
-        yield from stream.codec_context.decode(packet if packet.size else None)
+        try:
+            frames = stream.codec_context.decode(packet if packet.size else None)
+        except av.FFmpegError as e:
+            damaged.append(e)
+            continue
+        yield from frames
 
 
 def iter_frames(
@@ -399,12 +407,18 @@ def iter_frames(
     p = Path(path)
     container, stream = open_video(p, max_pixels=max_pixels)
     conv = _Converter(size, p, max_pixels)
+    damaged: list[Exception] = []
+    n = 0
     try:
-        for frame in _decode_all(container, stream, threads):
+        for frame in _decode_all(container, stream, threads, damaged):
             out = np.zeros(conv.shape or conv.setup(frame), dtype=np.uint8)
             conv(frame, out)
+            n += 1
             yield out
     except av.FFmpegError as e:
         raise VideoDecodeError(p, "corrupt", f"FFmpeg: {e}") from None
     finally:
         container.close()
+    if n == 0:
+        why = f"; FFmpeg: {damaged[0]}" if damaged else ""
+        raise VideoDecodeError(p, "corrupt", f"no frame could be decoded{why}")
