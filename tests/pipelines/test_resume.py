@@ -20,20 +20,19 @@ from aura.video import VideoDecodeError, probe, write_video
 N = 8
 
 
-@pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory) -> pl.DataFrame:
-    root = tmp_path_factory.mktemp("videos")
-    rng = np.random.default_rng(1)
+def _ok_index(
+    root: Path, prefix: str, n: int, size: tuple[int, int], frames: int, shift: int, seed: int
+) -> pl.DataFrame:
+    """``n`` PyAV-written clips of a texture rolling ``shift`` px per frame, as an all-ok index."""
+    rng = np.random.default_rng(seed)
     rows = []
-    for i in range(N):
-        base = rng.integers(0, 255, (180, 320, 3), dtype=np.uint8)
-        path = write_video(
-            root / f"v{i}.mp4", [np.roll(base, 3 * k, axis=1) for k in range(60)], fps=25
-        )
+    for i in range(n):
+        base = rng.integers(0, 255, (*size, 3), dtype=np.uint8)
+        clip = [np.roll(base, shift * k, axis=1) for k in range(frames)]
         rows.append(
             {
-                "video_id": f"v{i}",
-                "path": str(path),
+                "video_id": f"{prefix}{i}",
+                "path": str(write_video(root / f"{prefix}{i}.mp4", clip, fps=25)),
                 "status": "ok",
                 "error": None,
                 "label": "real",
@@ -42,7 +41,12 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> pl.DataFrame:
                 "group_id": f"c{i}",
             }
         )
-    return pl.DataFrame(rows)
+    return pl.DataFrame(rows, schema_overrides={"error": pl.String})
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> pl.DataFrame:
+    return _ok_index(tmp_path_factory.mktemp("videos"), "v", N, (180, 320), 60, 3, seed=1)
 
 
 def _params(work: Path) -> tuple[dict, dict]:
@@ -100,27 +104,7 @@ def test_killed_scaling_resumes(
 @pytest.fixture(scope="module")
 def small_index(tmp_path_factory: pytest.TempPathFactory) -> pl.DataFrame:
     """Three short 96x64 PyAV-written videos, as an ingest index."""
-    root = tmp_path_factory.mktemp("small")
-    rng = np.random.default_rng(2)
-    rows = []
-    for i in range(3):
-        base = rng.integers(0, 255, (64, 96, 3), dtype=np.uint8)
-        path = write_video(
-            root / f"s{i}.mp4", [np.roll(base, 2 * k, axis=1) for k in range(20)], fps=25
-        )
-        rows.append(
-            {
-                "video_id": f"s{i}",
-                "path": str(path),
-                "status": "ok",
-                "error": None,
-                "label": "real",
-                "target": 0,
-                "cascade_id": f"c{i}",
-                "group_id": f"c{i}",
-            }
-        )
-    return pl.DataFrame(rows, schema_overrides={"error": pl.String})
+    return _ok_index(tmp_path_factory.mktemp("small"), "s", 3, (64, 96), 20, 2, seed=2)
 
 
 def _summary(caplog: pytest.LogCaptureFixture, stage: str) -> str:
