@@ -19,7 +19,7 @@ from aura.video import VideoDecodeError, iter_frames, probe, sample_frames
 from aura.video.limits import MAX_PIXELS
 
 from ..conftest import Quirky, avi_chunk_sizes
-from .conftest import H, W, full_decode, write_growing_mkv
+from .conftest import H, W, full_decode, remux, truncate, write_growing_mkv
 
 SCALE = {"method": "letterbox", "target_size": 32, "crf": 18}
 SERIAL = {"backend": "serial", "progress": False}
@@ -278,3 +278,20 @@ def test_one_damaged_packet_costs_one_frame_in_every_decoder_path(tmp_path: Path
     meta = scale_video(bad, tmp_path / "scaled.mp4", size=32)
     assert meta["n_frames"] == len(frames)
     assert probe(tmp_path / "scaled.mp4").n_frames == len(frames)
+
+
+def test_truncated_file_fails_scaling_as_at_ingest(videos, tmp_path: Path) -> None:
+    """Skipping damaged packets must not turn a cut-off download into a shorter 'ok' video."""
+    from aura.video.scale import scale_video
+
+    # moov first (as downloads stream): the cut file opens, and its first frames decode
+    fast = remux(
+        videos["h264_short_gop"].path, tmp_path / "fast.mp4", options={"movflags": "faststart"}
+    )
+    cut = truncate(fast, tmp_path / "cut.mp4", 0.6)
+    assert 0 < len(list(iter_frames(cut))) < videos["h264_short_gop"].n
+    with pytest.raises(VideoDecodeError, match="corrupt") as ingest:
+        probe(cut)
+    with pytest.raises(VideoDecodeError, match="corrupt") as scaling:
+        scale_video(cut, tmp_path / "scaled.mp4", size=32)
+    assert scaling.value.reason == ingest.value.reason == "corrupt"

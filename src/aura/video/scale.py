@@ -42,7 +42,7 @@ def scale_video(
     """
     if size < 16 or size % 2:
         raise ValueError(f"scaling.target_size={size}: must be an even number >= 16")
-    info = probe(src, verify=False, max_pixels=max_pixels)
+    info = probe(src, max_pixels=max_pixels)  # verified: a truncated file fails as at ingest
     width, height = (
         (info.height, info.width) if info.rotation in (90, 270) else (info.width, info.height)
     )
