@@ -3,7 +3,7 @@
 A video's coded size is checked against ``max_pixels`` when it is opened, before anything
 is decoded (status ``too_large``), and every decoded frame is checked again, so a stream
 that grows mid-way is refused too. With frames at or under the cap, the per-video peak
-memory of every stage is bounded by :data:`PEAK_RSS_BOUND_MB` (measured by
+memory one video adds in any stage is bounded by :data:`VIDEO_RSS_BOUND_MB` (measured by
 ``tests/video/test_limits.py``).
 """
 
@@ -16,17 +16,18 @@ from aura.video.errors import VideoDecodeError
 #: Default pixel cap (``ingest.max_pixels``): what a 3840x2160 (4K UHD) frame needs.
 MAX_PIXELS = 3840 * 2160
 
-#: Peak resident memory (MiB) of one worker process handling one video at the pixel cap
-#: with the default 16 sampled frames, in any per-video stage (sampling, features,
-#: augmentation, scaling), interpreter and libraries (torch included) counted. Measured at
-#: 3840x2160 by ``tests/video/test_limits.py``: sampling ~0.5 GiB, features ~0.95 GiB,
-#: augmentation ~0.9 GiB (0.7 of it importing torch), scaling ~0.6 GiB; the rest is margin
-#: for decoder threads on machines with more cores. The largest share is the sampled RGB
-#: frames the features stage holds (16 x 3840 x 2160 x 3 bytes = 380 MiB); float planes
-#: derived from them are kept for the few frames spatial features use plus a 3-frame
-#: window for temporal ones. Each ``features.num_frames`` above 16 adds one frame
-#: (24 MiB at the cap). Frames above the cap are refused before they are decoded.
-PEAK_RSS_BOUND_MB = 1536
+#: What one video at the pixel cap adds to a worker's peak resident memory (MiB), over what
+#: the process held before it (interpreter and imported libraries: ~0.1 GiB for a features
+#: worker, ~0.75 GiB once torch is loaded, as in augmentation, scaling, or a serial run
+#: inside ``kedro run``), in any per-video stage, with the default 16 sampled frames.
+#: Measured at 3840x2160 by ``tests/video/test_limits.py`` and ``bench/hostile.py``:
+#: features ~0.84 GiB, sampling ~0.4 GiB, augmentation ~0.2 GiB, scaling ~0.1 GiB; the rest
+#: is margin for decoder threads on machines with more cores. The largest share is the
+#: sampled RGB frames the features stage holds (16 x 3840 x 2160 x 3 bytes = 380 MiB); float
+#: planes derived from them are kept for the few frames spatial features use plus a 3-frame
+#: window for temporal ones. Each ``features.num_frames`` above 16 adds one frame (24 MiB at
+#: the cap). Frames above the cap are refused before they are decoded.
+VIDEO_RSS_BOUND_MB = 1024
 
 
 def check_pixels(path: str | Path, width: int, height: int, max_pixels: int | None) -> None:
