@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import struct
 import subprocess
@@ -42,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _memory import peak_rss_mb  # bench/ is the script's folder, so on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("ingest", "augmentation", "features", "scaling")
@@ -140,16 +140,6 @@ def make_inputs(folder: Path) -> dict[str, Path]:
 
 
 # --------------------------------------------------------------------------- workers
-
-
-def peak_rss_mb() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _row(table: Any) -> tuple[str, str | None]:

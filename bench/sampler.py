@@ -22,7 +22,6 @@ import argparse
 import hashlib
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _memory import peak_rss_mb  # bench/ is the script's folder, so on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
 FPS = 30
@@ -160,18 +160,7 @@ def _torchcodec(path: str, t: int) -> np.ndarray:
 
 def worker(method: str, path: str, t: int, dump: str) -> None:
     """Run one method once; print a JSON line with its time, RSS and a fingerprint of the frames."""
-
-    def rss() -> float:
-        """Peak RSS in MB. ru_maxrss is the brief's measure, but after a vfork+exec (how
-        subprocess starts us) it also holds the parent's peak, so VmHWM is read first."""
-        try:
-            for line in Path("/proc/self/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        except OSError:
-            pass
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
+    rss = peak_rss_mb
     from aura.video.sampler import sample_frames
 
     if method == "tc":

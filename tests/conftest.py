@@ -185,3 +185,23 @@ def stage_index():
 def cap_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 20-frame 3840x2160 H.264 clip: exactly the default pixel cap (~3 s to write)."""
     return write_checker(tmp_path_factory.mktemp("cap") / "cap.mp4", 3840, 2160, 20)
+
+
+def zip_of(path: Path, members: dict[str, bytes]) -> Path:
+    """A deflated zip at ``path`` holding ``members`` (name -> bytes)."""
+    import zipfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def aura_cli(*args: str | Path):
+    """Invoke the ``aura`` command in-process; returns click's ``Result``."""
+    from click.testing import CliRunner
+
+    from aura.console import main
+
+    return CliRunner().invoke(main, [str(a) for a in args])

@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
-from click.testing import CliRunner, Result
-
-from aura.console import main
-
-
-def make_zip(path: Path, members: dict[str, bytes]) -> Path:
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return path
-
-
-def run(*args: str | Path) -> Result:
-    return CliRunner().invoke(main, [str(a) for a in args])
+from .conftest import aura_cli, zip_of
 
 
 def table(output: str) -> dict[str, list[str]]:
@@ -30,17 +16,17 @@ def table(output: str) -> dict[str, list[str]]:
 
 
 def test_help_lists_setup_fvc() -> None:
-    result = run("--help")
+    result = aura_cli("--help")
     assert result.exit_code == 0
     assert "setup-fvc" in result.output
 
 
 def test_setup_fvc_extracts_then_skips(tmp_path: Path) -> None:
-    a = make_zip(tmp_path / "FVC1.zip", {"FVC1/a.mp4": b"a", "FVC1/b.mp4": b"bb"})
-    b = make_zip(tmp_path / "FVC2.zip", {"c.mp4": b"ccc"})
+    a = zip_of(tmp_path / "FVC1.zip", {"FVC1/a.mp4": b"a", "FVC1/b.mp4": b"bb"})
+    b = zip_of(tmp_path / "FVC2.zip", {"c.mp4": b"ccc"})
     dest = tmp_path / "fvc"
 
-    first = run("setup-fvc", a, b, "--dest", dest)
+    first = aura_cli("setup-fvc", a, b, "--dest", dest)
     assert first.exit_code == 0, first.output
     assert (dest / "videos/FVC1/a.mp4").read_bytes() == b"a"
     assert (dest / "videos/FVC2/c.mp4").read_bytes() == b"ccc"
@@ -48,16 +34,16 @@ def test_setup_fvc_extracts_then_skips(tmp_path: Path) -> None:
     assert rows["FVC1.zip"] == ["2", "0", "0", "0", "3", "B"]
     assert rows["FVC2.zip"] == ["1", "0", "0", "0", "3", "B"]
 
-    second = run("setup-fvc", a, b, "--dest", dest)
+    second = aura_cli("setup-fvc", a, b, "--dest", dest)
     assert second.exit_code == 0, second.output
     assert table(second.output)["FVC1.zip"][:2] == ["0", "2"]
 
 
 def test_setup_fvc_refusal_exits_1_after_extracting_the_rest(tmp_path: Path) -> None:
-    bad = make_zip(tmp_path / "FVC1.zip", {"../evil.mp4": b"x", "ok.mp4": b"ok"})
-    good = make_zip(tmp_path / "FVC2.zip", {"fine.mp4": b"fine"})
+    bad = zip_of(tmp_path / "FVC1.zip", {"../evil.mp4": b"x", "ok.mp4": b"ok"})
+    good = zip_of(tmp_path / "FVC2.zip", {"fine.mp4": b"fine"})
     dest = tmp_path / "fvc"
-    result = run("setup-fvc", bad, good, "--dest", dest)
+    result = aura_cli("setup-fvc", bad, good, "--dest", dest)
     assert result.exit_code == 1
     assert "refused  ../evil.mp4: path traversal" in result.output
     assert (dest / "videos/FVC1/ok.mp4").exists()
@@ -67,9 +53,9 @@ def test_setup_fvc_refusal_exits_1_after_extracting_the_rest(tmp_path: Path) -> 
 
 
 def test_setup_fvc_size_flag(tmp_path: Path) -> None:
-    archive = make_zip(tmp_path / "FVC1.zip", {"big.mp4": bytes(2 * 2**20), "s.mp4": b"s"})
+    archive = zip_of(tmp_path / "FVC1.zip", {"big.mp4": bytes(2 * 2**20), "s.mp4": b"s"})
     dest = tmp_path / "fvc"
-    result = run("setup-fvc", archive, "--dest", dest, "--max-member-size", "1M")
+    result = aura_cli("setup-fvc", archive, "--dest", dest, "--max-member-size", "1M")
     assert result.exit_code == 1
     assert "refused  big.mp4: size 2.0 MiB exceeds max member size 1.0 MiB" in result.output
     assert not (dest / "videos/FVC1/big.mp4").exists()
@@ -79,25 +65,28 @@ def test_setup_fvc_size_flag(tmp_path: Path) -> None:
 def test_setup_fvc_corrupt_archive_exits_1(tmp_path: Path) -> None:
     corrupt = tmp_path / "FVC1.zip"
     corrupt.write_bytes(b"PK\x03\x04 truncated")
-    good = make_zip(tmp_path / "FVC2.zip", {"x.mp4": b"x"})
-    result = run("setup-fvc", corrupt, good, "--dest", tmp_path / "fvc")
+    good = zip_of(tmp_path / "FVC2.zip", {"x.mp4": b"x"})
+    result = aura_cli("setup-fvc", corrupt, good, "--dest", tmp_path / "fvc")
     assert result.exit_code == 1
     assert "error    FVC1.zip: cannot open FVC1.zip as a zip" in result.output
     assert (tmp_path / "fvc/videos/FVC2/x.mp4").exists()
 
 
 def test_setup_fvc_usage_errors(tmp_path: Path) -> None:
-    archive = make_zip(tmp_path / "FVC1.zip", {"x.mp4": b"x"})
-    assert run("setup-fvc", archive, "--dest", tmp_path, "--max-total-size", "lots").exit_code == 2
-    assert run("setup-fvc", tmp_path / "missing.zip", "--dest", tmp_path).exit_code == 2
-    assert run("setup-fvc", archive).exit_code == 2  # --dest is required
-    assert run("setup-fvc", "--dest", tmp_path).exit_code == 2  # no archives
+    archive = zip_of(tmp_path / "FVC1.zip", {"x.mp4": b"x"})
+    assert (
+        aura_cli("setup-fvc", archive, "--dest", tmp_path, "--max-total-size", "lots").exit_code
+        == 2
+    )
+    assert aura_cli("setup-fvc", tmp_path / "missing.zip", "--dest", tmp_path).exit_code == 2
+    assert aura_cli("setup-fvc", archive).exit_code == 2  # --dest is required
+    assert aura_cli("setup-fvc", "--dest", tmp_path).exit_code == 2  # no archives
 
 
 def test_features_command_lists_every_feature() -> None:
     from aura.features import FEATURES
 
-    result = CliRunner().invoke(main, ["features"])
+    result = aura_cli("features")
     assert result.exit_code == 0, result.output
     lines = [line.split(None, 1) for line in result.output.splitlines() if line.startswith("  ")]
     assert [name for name, _ in lines] == list(FEATURES)

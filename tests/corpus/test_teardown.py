@@ -8,24 +8,14 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from aura.console import main
 from aura.corpus.archive import extract_archive
+
+from ..conftest import aura_cli, zip_of
 
 CSV = b"cascade_id,video_url,label\nf0,https://www.youtube.com/watch?v=AAAAAAAAAAA,fake\n"
 
 
-def zip_of(path: Path, members: dict[str, bytes]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return path
-
-
-def cli(*args: str | Path) -> Result:
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 def snapshot(root: Path) -> dict[str, str]:
@@ -50,7 +40,7 @@ def test_odd_archive_stems_are_refused_by_name(tmp_path: Path, name: str) -> Non
     (dest / "FVC.csv").write_bytes(CSV)
     archive = zip_of(tmp_path / "in" / name, {"FVC.csv": b"overwritten!", "x.mp4": b"x"})
     before = snapshot(tmp_path)
-    result = cli("setup-fvc", archive, "--dest", dest)
+    result = aura_cli("setup-fvc", archive, "--dest", dest)
     assert result.exit_code == 1, result.output
     assert f"refusing archive {name!r}" in result.output
     assert snapshot(tmp_path) == before  # nothing written anywhere, FVC.csv intact
@@ -85,7 +75,7 @@ def extracted(tmp_path: Path) -> Path:
         {"FVC1/a.mp4": b"a" * 10, "FVC1/sub/b.mp4": b"b" * 20, "FVC1/same.mp4": b"same"},
     )
     b = zip_of(dest / "FVC2.zip", {"c.mp4": b"c" * 30, "deep/er/d.mp4": b"d"})
-    result = cli("setup-fvc", a, b, "--dest", dest)
+    result = aura_cli("setup-fvc", a, b, "--dest", dest)
     assert result.exit_code == 0, result.output
     (dest / "videos" / "FVC1" / "mine.mp4").write_bytes(b"user file")
     (dest / "videos" / "user.mp4").write_bytes(b"user file at the top")
@@ -94,7 +84,7 @@ def extracted(tmp_path: Path) -> Path:
 
 def test_teardown_dry_run_touches_nothing(extracted: Path) -> None:
     before = snapshot(extracted)
-    result = cli("teardown-fvc", "--dest", extracted)
+    result = aura_cli("teardown-fvc", "--dest", extracted)
     assert result.exit_code == 0, result.output
     assert "Dry run" in result.output
     assert "would remove  videos/FVC1/a.mp4 (10 B)" in result.output
@@ -106,7 +96,7 @@ def test_teardown_dry_run_touches_nothing(extracted: Path) -> None:
 def test_teardown_removes_exactly_what_was_extracted(extracted: Path) -> None:
     changed = extracted / "videos" / "FVC2" / "c.mp4"
     changed.write_bytes(b"C" * 30)  # same size, other bytes: the user's now
-    result = cli("teardown-fvc", "--dest", extracted, "--yes")
+    result = aura_cli("teardown-fvc", "--dest", extracted, "--yes")
     assert result.exit_code == 0, result.output
     assert "removed  videos/FVC1/sub/b.mp4 (20 B)" in result.output
     assert "kept  videos/FVC2/c.mp4: changed since extraction" in result.output
@@ -125,7 +115,7 @@ def test_teardown_removes_exactly_what_was_extracted(extracted: Path) -> None:
     assert not (extracted / "videos" / "FVC1" / "sub").exists()
     assert not (extracted / "videos" / "FVC2" / "deep").exists()
     assert not (extracted / ".aura-setup").exists()
-    again = cli("teardown-fvc", "--dest", extracted, "--yes")
+    again = aura_cli("teardown-fvc", "--dest", extracted, "--yes")
     assert again.exit_code == 0 and "nothing to remove" in again.output
 
 
@@ -141,7 +131,7 @@ def test_tampered_record_outside_videos_is_refused(extracted: Path, tmp_path: Pa
     record["dirs"].append("videos/../..")
     record_path.write_text(json.dumps(record))
 
-    result = cli("teardown-fvc", "--dest", extracted, "--yes")
+    result = aura_cli("teardown-fvc", "--dest", extracted, "--yes")
     assert result.exit_code == 1
     for key in bad:
         assert f"refused  {key}: " in result.output
