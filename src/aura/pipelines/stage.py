@@ -49,8 +49,10 @@ def run_video_stage(
         cols = ["status", "error"] + (["output"] if out is not None else [])
         return work.with_columns(pl.lit(None, pl.String).alias(c) for c in cols)
     table = pl.DataFrame(results, infer_schema_length=None).rename({"key": "video_id"})
-    if "error" not in table.columns:  # no task failed: keep the column so outputs have one schema
-        table = table.with_columns(pl.lit(None, pl.String).alias("error"))
+    # No task failed (no "error"), or all did (no "output"): keep one schema either way.
+    for col in ["error"] + (["output"] if out is not None else []):
+        if col not in table.columns:
+            table = table.with_columns(pl.lit(None, pl.String).alias(col))
     return work.join(table, on="video_id", how="left", maintain_order="left")
 
 

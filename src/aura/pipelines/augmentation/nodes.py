@@ -92,7 +92,7 @@ def augment_videos(
         arg_columns=("source_video_id", "variant"),
     )
     # Every variant failed or there was none: the columns fn would have filled are still due.
-    missing = {"ops": pl.String, "seed": pl.Int64, "output": pl.String}
+    missing = {"ops": pl.String, "seed": pl.Int64}
     table = table.with_columns(
         pl.lit(None, t).alias(c) for c, t in missing.items() if c not in table.columns
     )

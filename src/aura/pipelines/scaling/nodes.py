@@ -93,8 +93,6 @@ def scale_videos(
         cache_dir=cache_dir,
         output_dir=config.output_dir,
     )
-    if "output" not in table.columns:  # every task failed (e.g. all too_large)
-        table = table.with_columns(pl.lit(None, pl.String).alias("output"))
     table = pl.concat(
         [table.rename({"path": "source_path", "output": "path"}), failures(skipped, "scaling")],
         how="diagonal_relaxed",
