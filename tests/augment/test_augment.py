@@ -28,6 +28,8 @@ from aura.augment.config import OP_SCHEMA
 from aura.augment.spatial import _displacement
 from aura.video import VideoDecodeError, iter_frames, probe, write_video
 
+from ..video.conftest import write_growing_mkv
+
 W, H, N = 96, 64, 30
 BITS, BAND = 8, W // 8
 
@@ -366,16 +368,30 @@ def _damage(src: Path, dst: Path, packets: range) -> Path:
     return dst
 
 
-def test_failure_mid_render_keeps_the_old_output_and_no_temp(src: Path, tmp_path: Path) -> None:
-    bad = _damage(src, tmp_path / "damaged.mp4", range(12, 14))
-    probe(bad)  # the damage is in the middle: the file opens and probes fine
+def test_failure_mid_render_keeps_the_old_output_and_no_temp(tmp_path: Path) -> None:
+    # The header and first frames are within the cap; the second half decodes larger.
+    bad = write_growing_mkv(tmp_path / "grow.mkv", (64, 48), (128, 96))
+    probe(bad, verify=False, max_pixels=64 * 48)
     out = tmp_path / "out" / "v.mp4"
     out.parent.mkdir()
     out.write_bytes(b"previous render")
-    with pytest.raises(VideoDecodeError):
-        render_variant(bad, out, draw_variant("vid", 1, only(hflip={})), max_side=None)
+    with pytest.raises(VideoDecodeError, match="too_large"):
+        spec = draw_variant("vid", 1, only(hflip={}))
+        render_variant(bad, out, spec, max_side=None, max_pixels=64 * 48)
     assert out.read_bytes() == b"previous render"
     assert [p.name for p in out.parent.iterdir()] == ["v.mp4"]
+
+
+def test_damaged_packets_cost_frames_not_the_render(src: Path, tmp_path: Path) -> None:
+    """Packets the decoder rejects are skipped, as the sampler and FFmpeg's CLI do."""
+    bad = _damage(src, tmp_path / "damaged.mp4", range(12, 14))
+    probe(bad)  # the damage is in the middle: the file opens and probes fine
+    n = probe(src).n_frames
+    meta = render_variant(
+        bad, tmp_path / "v.mp4", draw_variant("vid", 1, only(hflip={})), max_side=None
+    )
+    assert 0 < meta["n_frames_out"] < n
+    assert probe(tmp_path / "v.mp4").n_frames == meta["n_frames_out"]
 
 
 # --- configuration ------------------------------------------------------------------------------
