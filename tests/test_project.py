@@ -202,7 +202,7 @@ def test_demo_run_is_tracked_in_mlflow(demo_project: Path) -> None:
         for a in client.list_artifacts(run.info.run_id, folder)
     }
     assert {"report/report.html", "plots/roc_curves.png", "tables/cv_summary.csv"} <= paths
-    assert "models/svm/fold_0/model.pkl" in paths
+    assert "models/svm/fold_0/model.skops" in paths
     # each deep fit records its weights source and the batch size it used
     assert run.data.params["naive_cnn.fold_0.pretrained_status"] == "off"
     assert run.data.params["slowfast.fold_4.precision"] == "32-true"
@@ -213,7 +213,7 @@ def test_demo_run_is_tracked_in_mlflow(demo_project: Path) -> None:
 def test_one_namespaced_cell_runs_alone(demo_project: Path) -> None:
     models = demo_project / "data" / "06_models"
     before = {
-        p: len(list((models / p / "model.pkl").iterdir())) for p in ("svm/fold_0", "svm/fold_1")
+        p: len(list((models / p / "model.skops").iterdir())) for p in ("svm/fold_0", "svm/fold_1")
     }
     # conf/local overrides the tracking URI (a team server; here another SQLite file)
     local = demo_project / "conf" / "local" / "mlflow.yml"
@@ -229,8 +229,8 @@ def test_one_namespaced_cell_runs_alone(demo_project: Path) -> None:
     team = MlflowClient(tracking_uri=f"sqlite:///{demo_project / 'team.db'}")
     (run,) = team.search_runs([team.get_experiment_by_name("aura").experiment_id])
     assert run.data.tags["kedro_command"].endswith("--pipeline=training")
-    assert len(list((models / "svm/fold_0/model.pkl").iterdir())) == before["svm/fold_0"] + 1
-    assert len(list((models / "svm/fold_1/model.pkl").iterdir())) == before["svm/fold_1"]
+    assert len(list((models / "svm/fold_0/model.skops").iterdir())) == before["svm/fold_0"] + 1
+    assert len(list((models / "svm/fold_1/model.skops").iterdir())) == before["svm/fold_1"]
 
 
 def test_fvc_params_from_the_cli(demo_project: Path, tmp_path: Path) -> None:

@@ -64,3 +64,12 @@ def set_grid(grid: Grid | None) -> bool:
 def current_grid() -> Grid:
     """The grid set by the project hook, else :data:`DEFAULT_GRID`."""
     return _current or DEFAULT_GRID
+
+
+@dataclass(frozen=True)
+class SkippedCell:
+    """Stands in for a model when the cell's fold does not exist (``auto_reduce_folds``)."""
+
+    model: str
+    fold: int
+    reason: str

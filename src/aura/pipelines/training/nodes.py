@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -14,6 +13,7 @@ from aura.models import FittedBaseline, fit_baseline, join_features
 from aura.models.baselines import BaselineSettings
 from aura.training import make_folds
 from aura.training.config import TrainingConfig
+from aura.training.grid import SkippedCell
 
 log = logging.getLogger(__name__)
 
@@ -28,15 +28,6 @@ PREDICTION_COLUMNS = [
     "target",
     "score",
 ]
-
-
-@dataclass(frozen=True)
-class SkippedCell:
-    """Stands in for a model when the cell's fold does not exist (``auto_reduce_folds``)."""
-
-    model: str
-    fold: int
-    reason: str
 
 
 def cv_folds(
