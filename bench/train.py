@@ -33,7 +33,7 @@ def demo_settings() -> tuple[Any, dict[str, dict[str, Any]]]:
     """conf/base's resolved ``training.trainer`` and each deep model's architecture settings."""
     from kedro.config import OmegaConfigLoader
 
-    from aura.models import BASELINES
+    from aura.models import CLIPS, model_entry
     from aura.parameters import resolve
     from aura.settings import CONFIG_LOADER_ARGS
 
@@ -42,7 +42,7 @@ def demo_settings() -> tuple[Any, dict[str, dict[str, Any]]]:
     nets = {
         name: settings.net_kwargs()
         for name, settings in training.model_params.items()
-        if name not in BASELINES
+        if model_entry(name).kind == CLIPS
     }
     return training.trainer, nets
 

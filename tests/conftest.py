@@ -8,6 +8,7 @@ import struct
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -205,3 +206,76 @@ def aura_cli(*args: str | Path):
     from aura.console import main
 
     return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def tiny_vae(folder: Path, blocks: tuple[int, ...] = (8, 16)) -> Path:
+    """A small random diffusers VAE saved to ``folder`` (needs the ``vae`` extra)."""
+    import diffusers
+    import torch
+
+    torch.manual_seed(0)
+    vae = diffusers.AutoencoderKL(
+        block_out_channels=blocks,
+        down_block_types=("DownEncoderBlock2D",) * len(blocks),
+        up_block_types=("UpDecoderBlock2D",) * len(blocks),
+        latent_channels=4,
+        norm_num_groups=8,
+        layers_per_block=1,
+    )
+    vae.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture
+def tracking(tmp_path: Path):
+    """An active MLflow run whose store and artifacts live in ``tmp_path``."""
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    exp = mlflow.create_experiment("t", artifact_location=(tmp_path / "art").as_uri())
+    with mlflow.start_run(experiment_id=exp) as run:
+        yield run
+    mlflow.set_tracking_uri("")
+
+
+def make_clip_items(root: Path, n: int = 12) -> list[ClipItem]:
+    """``n`` 64x64 videos of 20-30 frames; every third is fake: brighter and noisy."""
+    from aura.training.clips import ClipItem
+    from aura.video import probe, write_video
+
+    size = 64
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:size, 0:size]
+    items = []
+    for i in range(n):
+        fake = i % 3 == 0
+        frames = []
+        for t in range(20 + (i * 7) % 11):
+            base = ((xx + yy + 3 * t + 11 * i) % 64 + 40).astype(np.float64)
+            f = np.stack([base, base * 0.8, base * 0.6], -1)
+            if fake:
+                f = f + 90 + rng.normal(0, 25, f.shape)
+            frames.append(np.clip(f, 0, 255).astype(np.uint8))
+        path = write_video(root / f"v{i:02d}.mp4", frames)
+        items.append(ClipItem(f"v{i:02d}", path, int(fake), probe(path).n_frames))
+    return items
+
+
+#: The demo's deep-model settings (conf/base/parameters_training.yml), small enough for CPU tests.
+DEMO: dict[str, dict[str, Any]] = {
+    "naive_cnn": {"width": 16},
+    "r3d18_inception": {"branch_channels": 16},
+    "vit_gru": {
+        "vit_name": "vit_tiny_patch16_224",
+        "vit_kwargs": {"depth": 2},
+        "img_size": 112,
+        "hidden": 64,
+    },
+    "vit_transformer": {
+        "vit_name": "vit_tiny_patch16_224",
+        "vit_kwargs": {"depth": 2},
+        "img_size": 112,
+    },
+    "x3d": {"width_factor": 1.0, "depth_factor": 1.0, "head_dim_out": 256},
+    "slowfast": {"depth": 18, "width": 32},
+}

@@ -12,6 +12,7 @@ from kedro.framework.project import pipelines
 from kedro.io import DataCatalog
 from kedro.pipeline import Node, Pipeline
 
+from aura.models.artifacts import TrainedClipModel
 from aura.parameters import flat, resolve
 from aura.tracking import git_commit
 from aura.training.grid import Grid, set_grid
@@ -71,5 +72,6 @@ class TrackingHooks:
         if mlflow.active_run() is None or not node.namespace:
             return
         for value in outputs.values():
-            if isinstance(value, dict) and isinstance(value.get("fit"), dict):
-                mlflow.log_params({f"{node.namespace}.{k}": v for k, v in value["fit"].items()})
+            if isinstance(value, TrainedClipModel) and value.fit is not None:
+                params = value.fit.as_params()
+                mlflow.log_params({f"{node.namespace}.{k}": v for k, v in params.items()})

@@ -15,15 +15,6 @@ from aura.tracking import config_hash, git_commit
 SAVE = "2026-01-02T03.04.05.678Z"
 
 
-@pytest.fixture
-def tracking(tmp_path: Path):
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    exp = mlflow.create_experiment("t", artifact_location=(tmp_path / "art").as_uri())
-    with mlflow.start_run(experiment_id=exp) as run:
-        yield run
-    mlflow.set_tracking_uri("")
-
-
 def test_saves_under_the_given_version_and_logs_the_file(tmp_path: Path, tracking) -> None:
     ds = VersionedArtifactDataset(
         dataset={"type": "pickle.PickleDataset", "filepath": str(tmp_path / "model.pkl")},

@@ -48,8 +48,10 @@ def test_joined_stage4_columns_are_used() -> None:
 
 
 def test_bad_configs_are_named() -> None:
-    with pytest.raises(ValueError, match="unknown baseline 'forest'"):
+    with pytest.raises(ValueError, match="unknown model 'forest'; known models: .*svm"):
         build_baseline("forest")
+    with pytest.raises(ValueError, match="'x3d' is a clips model, not a features baseline"):
+        build_baseline("x3d")
     with pytest.raises(ValueError, match=r"training\.model_params\.svm\.gamma: unknown key"):
         build_baseline("svm", {"gamma": 1})
     with pytest.raises(ValueError, match=r"svm\.c: unknown key; did you mean .*svm\.C\?"):

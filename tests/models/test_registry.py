@@ -1,4 +1,5 @@
-"""The deep video registry: every model maps (N, 3, T, H, W) clips to (N, 1) logits and learns."""
+"""The model registry: feature baselines and deep video models in one place; every deep model maps
+(N, 3, T, H, W) clips to (N, 1) logits and learns."""
 
 from __future__ import annotations
 
@@ -6,29 +7,26 @@ from typing import Any
 
 import pytest
 import torch
+from sklearn.pipeline import Pipeline
 from torch import nn
 
-from aura.models import UnknownSettingError, create_model, list_models, model_defaults
+from aura.config import Section
+from aura.models import (
+    CLIPS,
+    FEATURES,
+    ModelSettings,
+    UnknownSettingError,
+    create_model,
+    list_models,
+    model_defaults,
+    model_entry,
+    model_settings,
+    register_model,
+)
 from aura.models.weights import describe_pretrained
+from tests.conftest import DEMO
 
 #: Tiny settings that train fast on a 2-core CPU at 8 frames × 112 px.
-DEMO: dict[str, dict[str, Any]] = {
-    "naive_cnn": {"width": 16},
-    "r3d18_inception": {"branch_channels": 16},
-    "vit_gru": {
-        "vit_name": "vit_tiny_patch16_224",
-        "vit_kwargs": {"depth": 2},
-        "img_size": 112,
-        "hidden": 64,
-    },
-    "vit_transformer": {
-        "vit_name": "vit_tiny_patch16_224",
-        "vit_kwargs": {"depth": 2},
-        "img_size": 112,
-    },
-    "x3d": {"width_factor": 1.0, "depth_factor": 1.0, "head_dim_out": 256},
-    "slowfast": {"depth": 18, "width": 32},
-}
 
 
 def _demo(name: str, **extra: Any) -> nn.Module:
@@ -40,8 +38,54 @@ def _first_layer(model: nn.Module) -> nn.Module:
     return next(m for m in model.modules() if isinstance(m, nn.Conv2d | nn.Conv3d | nn.Linear))
 
 
-def test_list_models_is_the_six_families() -> None:
-    assert list_models() == sorted(DEMO)
+BASELINES = ["logistic_regression", "svm"]
+
+
+def test_one_registry_lists_both_kinds() -> None:
+    assert list_models(kind=CLIPS) == list_models(kind="clips") == sorted(DEMO)
+    assert list_models(kind=FEATURES) == BASELINES
+    assert list_models() == sorted([*DEMO, *BASELINES])
+    assert list_models(sort=False)[:2] == BASELINES  # registration order: cheap models first
+    with pytest.raises(ValueError, match="unknown model kind 'pixels'"):
+        list_models(kind="pixels")
+    for name in list_models():
+        entry = model_entry(name)
+        assert entry.kind == (FEATURES if name in BASELINES else CLIPS)
+        schema = model_settings(name)
+        assert issubclass(schema, Section) and entry.settings is schema
+        assert issubclass(schema, ModelSettings) == (entry.kind == CLIPS)
+        assert model_defaults(name) == {
+            k: v for k, v in schema().model_dump().items() if k not in ModelSettings.model_fields
+        }
+
+
+@pytest.mark.parametrize("name", BASELINES)
+def test_create_model_of_a_baseline_is_its_unfitted_pipeline(name: str) -> None:
+    pipe = create_model(name, C=0.25, seed=3)
+    assert isinstance(pipe, Pipeline) and not hasattr(pipe, "classes_")
+    params = pipe.get_params()
+    assert 0.25 in (params.get("model__C"), params.get("model__estimator__C"))
+    assert 3 in (params.get("model__random_state"), params.get("model__estimator__random_state"))
+    with pytest.raises(UnknownSettingError, match=rf"model_params\.{name}\.width: unknown key"):
+        create_model(name, width=3)
+    with pytest.raises(ValueError, match=f"{name} is a features model: it has no pretrained"):
+        create_model(name, pretrained=True)
+
+
+def test_builders_must_follow_their_kind_convention() -> None:
+    def clip_without_weights(*, width: int = 1) -> torch.nn.Module:
+        return torch.nn.Linear(width, 1)
+
+    with pytest.raises(TypeError, match="must take a keyword argument 'pretrained'"):
+        register_model(clip_without_weights)
+
+    def features_without_settings(cfg: Section, *, seed: int = 0) -> Pipeline:
+        return Pipeline([])
+
+    with pytest.raises(TypeError, match="needs settings="):
+        register_model(features_without_settings, kind=FEATURES)
+    assert "clip_without_weights" not in list_models()
+    assert "features_without_settings" not in list_models()
 
 
 @pytest.mark.parametrize("name", sorted(DEMO))

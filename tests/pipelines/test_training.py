@@ -16,12 +16,21 @@ from sklearn.metrics import roc_auc_score
 
 from aura.evaluation import METRICS
 from aura.features import FEATURES
-from aura.models import model_defaults
+from aura.models import (
+    SkippedCell,
+    TrainedClipModel,
+    kinds,
+    list_models,
+    model_defaults,
+    register_model,
+)
+from aura.models.baselines import LogisticRegressionSettings, logistic_regression
+from aura.models.naive_cnn import naive_cnn
+from aura.models.registry import _REGISTRY
 from aura.pipelines import evaluation, training
-from aura.pipelines.training.nodes import SkippedCell
 from aura.pipelines.training.pipeline import create_cell
 from aura.tracking import config_hash
-from aura.training.grid import DEFAULT_GRID, Grid, grid_from_params
+from aura.training.grid import Grid, default_grid, grid_from_params
 from tests.pipelines.conftest import KeptDataset
 
 PLATFORMS = ("youtube", "facebook", "twitter")
@@ -251,7 +260,33 @@ def test_default_grid_matches_base_config() -> None:
     from tests.conftest import REPO
 
     loader = OmegaConfigLoader(str(REPO / "conf"), base_env="base", default_run_env="base")
-    assert grid_from_params(loader["parameters"]["training"]) == DEFAULT_GRID
+    grid = grid_from_params(loader["parameters"]["training"])
+    assert grid == default_grid() and sorted(grid.models) == list_models()
+
+
+@pytest.fixture
+def new_models() -> Any:
+    """Two models registered for the test only (one per kind), removed afterwards."""
+    register_model(name="tiny_cnn")(naive_cnn)
+    register_model(name="ridge", kind=kinds.FEATURES, settings=LogisticRegressionSettings)(
+        logistic_regression
+    )
+    yield ("tiny_cnn", "ridge")
+    for name in ("tiny_cnn", "ridge"):
+        _REGISTRY.pop(name, None)
+
+
+def test_a_newly_registered_model_gets_the_cell_of_its_kind(new_models: Any) -> None:
+    """Nothing but the registration: the cell reads what the model's kind says."""
+    for name, kind in zip(new_models, (kinds.CLIPS, kinds.FEATURES), strict=True):
+        cell = create_cell(name, 1)
+        data = {i for i in cell.inputs() if not i.startswith("params:")}
+        assert data == set(kind.cell_inputs), name
+        params = {i for i in cell.inputs() if i.startswith("params:")}
+        assert f"params:training.model_params.{name}" in params
+        assert ("params:training.trainer" in params) == (kind == kinds.CLIPS)
+        assert cell.outputs() == {f"{name}.fold_1.metrics"}
+        assert grid_from_params(_params(2, (name,))["training"]).models == (name,)
 
 
 def _clip_corpus(root: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -291,7 +326,7 @@ def _clip_corpus(root: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def test_deep_cell_trains_predicts_and_resumes(tmp_path: Path) -> None:
-    from aura.datasets import TorchModelDataset
+    from aura.datasets import ModelArtifactDataset
     from aura.training import make_folds
 
     index, scaled = _clip_corpus(tmp_path)
@@ -329,19 +364,27 @@ def test_deep_cell_trains_predicts_and_resumes(tmp_path: Path) -> None:
 
     out = run()
     trained, pred = out["naive_cnn.fold_0.model"], out["naive_cnn.fold_0.predictions"]
-    assert trained["fit"]["epochs_run"] == 2 and trained["fit"]["pretrained_status"] == "off"
+    assert isinstance(trained, TrainedClipModel) and trained.fit is not None
+    assert trained.fit.epochs_run == 2 and trained.fit.pretrained_status == "off"
+    assert trained.fit.best_epoch in (0, 1)
     # the saved config is explicit: every architecture setting, defaults included
-    assert trained["config"]["net"] == {**model_defaults("naive_cnn"), "width": 8}
+    assert (trained.config.model, trained.config.fold) == ("naive_cnn", 0)
+    assert trained.config.net == {**model_defaults("naive_cnn"), "width": 8}
+    assert (trained.config.num_frames, trained.config.clip_size) == (4, None)
     val = folds.filter((pl.col("fold") == 0) & (pl.col("role") == "val"))
     assert sorted(pred["video_id"]) == sorted(val["video_id"])
     assert pred["score"].is_between(0, 1).all()
-    assert out["naive_cnn.fold_0.metrics"]["n_val"][0] == val.height
-    # the catalog's dataset round-trips it with torch.load(weights_only=True)
-    ds = TorchModelDataset(filepath=str(tmp_path / "m.pt"))
+    assert out["naive_cnn.fold_0.metrics"]["n_val"][0] == val.height == trained.fit.n_val_clips
+    # the catalog's dataset round-trips it as safetensors, and it scores the same
+    ds = ModelArtifactDataset(model="naive_cnn", filepath=str(tmp_path / "m"))
     ds.save(trained)
-    assert set(ds.load()["state_dict"]) == set(trained["state_dict"])
+    back = ds.load()
+    assert back.config == trained.config and back.fit == trained.fit
+    clip = torch.rand(2, 3, 4, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(back.network()(clip), trained.network()(clip))
     # same config and clips: the finished checkpoint is reused, nothing is retrained
     again = run()["naive_cnn.fold_0.model"]
-    assert again["fit"]["resumed_from"] and again["fit"]["epochs_run"] == 2
-    for key, tensor in trained["state_dict"].items():
-        assert torch.equal(tensor, again["state_dict"][key]), key
+    assert again.fit.resumed_from and again.fit.epochs_run == 2
+    for key, tensor in trained.state_dict.items():
+        assert torch.equal(tensor, again.state_dict[key]), key

@@ -18,27 +18,9 @@ from aura.training.clips import (
     to_tensor,
 )
 from aura.video import VideoDecodeError, probe, sample_frames, sample_indices, write_video
+from tests.conftest import make_clip_items
 
 SIZE = 64
-
-
-def make_clip_items(root: Path, n: int = 12) -> list[ClipItem]:
-    """``n`` 64x64 videos of 20-30 frames; every third is fake: brighter and noisy."""
-    rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[0:SIZE, 0:SIZE]
-    items = []
-    for i in range(n):
-        fake = i % 3 == 0
-        frames = []
-        for t in range(20 + (i * 7) % 11):
-            base = ((xx + yy + 3 * t + 11 * i) % 64 + 40).astype(np.float64)
-            f = np.stack([base, base * 0.8, base * 0.6], -1)
-            if fake:
-                f = f + 90 + rng.normal(0, 25, f.shape)
-            frames.append(np.clip(f, 0, 255).astype(np.uint8))
-        path = write_video(root / f"v{i:02d}.mp4", frames)
-        items.append(ClipItem(f"v{i:02d}", path, int(fake), probe(path).n_frames))
-    return items
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pytest
 import torch
 from kedro.config import OmegaConfigLoader
 
-from aura.models import BASELINES, build_baseline, build_model
+from aura.models import FEATURES, build_baseline, build_model, model_entry
 from aura.parameters import AuraConfig, resolve
 from aura.settings import CONFIG_LOADER_ARGS
 from aura.training.grid import grid_from_params
@@ -26,7 +26,7 @@ def test_grid_and_loop_settings_are_valid(env: str) -> None:
     grid = grid_from_params(training)
     assert len(grid.models) == 8
     for name in grid.models:
-        if name in BASELINES:
+        if model_entry(name).kind == FEATURES:
             build_baseline(name, training.settings(name))
         else:
             assert training.trainer_for(name, fold=1).seed == training.seed + 1
@@ -66,7 +66,7 @@ def test_fvc_models_build_and_take_one_step_on_cpu() -> None:
     clips = torch.randn(2, 3, frames, 64, 64)
     target = torch.tensor([[0.0], [1.0]])
     for name in training.models:
-        if name in BASELINES:
+        if model_entry(name).kind == FEATURES:
             continue
         settings = training.settings(name).model_copy(update={"pretrained": False})
         net = build_model(name, settings)

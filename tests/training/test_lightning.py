@@ -28,12 +28,13 @@ from aura.training.clips import ClipDataset, ClipItem
 from aura.training.fit import (
     FitResult,
     TrainConfig,
+    best_epoch,
     fit_clip_model,
     predict_clips,
     resolve_precision,
 )
 from aura.training.lightning import ClipClassifier, ClipDataModule, warmup_cosine
-from tests.training.test_clips import make_clip_items
+from tests.conftest import make_clip_items
 
 REPO = Path(__file__).resolve().parents[2]
 # Lightning 2.6 calls a pytree API that torch 2.14 deprecates (fit_clip_model silences it itself).
@@ -218,6 +219,10 @@ def test_fit_fills_the_result(fitted: tuple[FitResult, Tiny], tmp_path: Path) ->
     assert result.epochs_run == 2 and [h["epoch"] for h in result.history] == [0, 1]
     assert {"train_loss", "val_loss", "val_auc", "lr"} <= set(result.history[0])
     assert result.best_val_auc is not None and 0.5 < result.best_val_auc <= 1.0
+    # best_epoch is the epoch ModelCheckpoint kept, and its AUC is the best one
+    assert result.best_epoch is not None and result.best_checkpoint
+    assert f"epoch={result.best_epoch:02d}" in Path(result.best_checkpoint).name
+    assert result.history[result.best_epoch]["val_auc"] == pytest.approx(result.best_val_auc)
     assert (result.batch_size, result.accumulate_grad_batches) == (4, 1)
     assert result.precision == resolve_precision("auto", "cpu") and not result.resumed_from
     assert result.config["num_frames"] == FRAMES and result.stopped_early is False
@@ -265,6 +270,16 @@ def test_one_class_validation_selects_on_loss(items: list[ClipItem], tmp_path: P
     result = fit_clip_model(Tiny(), items[:8], reals, cfg(max_epochs=1), tmp_path)
     assert result.best_val_auc is None and "val_auc" not in result.history[0]
     assert result.best_checkpoint and Path(result.best_checkpoint).is_file()
+    assert result.best_epoch == 0  # selected on the validation loss
+
+
+def test_best_epoch_follows_the_monitor() -> None:
+    history = [{"epoch": 0, "val_auc": 0.7}, {"epoch": 1, "val_auc": 0.9}, {"epoch": 2}]
+    history.append({"epoch": 3, "val_auc": 0.9})  # a tie keeps the first, as ModelCheckpoint
+    assert best_epoch(history, "val_auc", "max") == 1
+    losses = [{"epoch": 0, "val_loss": 0.5}, {"epoch": 1, "val_loss": float("nan")}]
+    assert best_epoch(losses, "val_loss", "min") == 0
+    assert best_epoch([{"epoch": 0, "val_loss": 0.5}], "val_auc", "max") is None
 
 
 def test_oom_halves_the_batch_and_keeps_the_effective_batch(

@@ -12,22 +12,9 @@ import torch
 from aura.video import iter_frames, probe, write_video
 from aura.video.scale import scale_video
 from aura.video.vae_scale import scale_video_vae
+from tests.conftest import tiny_vae
 
-diffusers = pytest.importorskip("diffusers")
-
-
-def tiny_vae(folder: Path, blocks: tuple[int, ...] = (8, 16)) -> Path:
-    torch.manual_seed(0)
-    vae = diffusers.AutoencoderKL(
-        block_out_channels=blocks,
-        down_block_types=("DownEncoderBlock2D",) * len(blocks),
-        up_block_types=("UpDecoderBlock2D",) * len(blocks),
-        latent_channels=4,
-        norm_num_groups=8,
-        layers_per_block=1,
-    )
-    vae.save_pretrained(folder)
-    return folder
+pytest.importorskip("diffusers")
 
 
 @pytest.fixture(scope="module")

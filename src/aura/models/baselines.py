@@ -3,6 +3,8 @@
 Each baseline is ``impute → arcsinh → standardise → model``; the arcsinh tames the heavy tails of
 raw energies (it is monotone and defined for negatives). The fitted object keeps the exact
 feature-name list, and prediction selects columns *by name*, so inference can never misalign.
+Both register in the model registry as ``features`` models (``create_model("svm", **cfg)`` is
+the unfitted pipeline).
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from sklearn.svm import LinearSVC
 
 from aura.config import Section
 from aura.features.table import feature_columns
-
-BASELINES = ("logistic_regression", "svm")
+from aura.models.kinds import FEATURES
+from aura.models.registry import build_model, model_entry, register_model
 
 
 class LogisticRegressionSettings(Section):
@@ -48,35 +50,7 @@ class SvmSettings(Section):
     calibration_folds: int = Field(3, ge=2)  # CalibratedClassifierCV folds
 
 
-BaselineSettings = LogisticRegressionSettings | SvmSettings
-
-
-def baseline_settings(name: str) -> type[BaselineSettings]:
-    """The settings schema of baseline ``name``; ``ValueError`` naming the known ones."""
-    if name not in BASELINES:
-        raise ValueError(
-            f"training.models: unknown baseline {name!r}, expected one of {', '.join(BASELINES)}"
-        )
-    return LogisticRegressionSettings if name == "logistic_regression" else SvmSettings
-
-
-def build_baseline(
-    name: str,
-    params: BaselineSettings | Mapping[str, Any] | None = None,
-    *,
-    seed: int = 0,
-) -> Pipeline:
-    """An unfitted pipeline for ``name``; unknown names or keys raise ``ValueError`` naming them."""
-    cfg = baseline_settings(name).from_params(params)
-    if isinstance(cfg, LogisticRegressionSettings):
-        model: Any = LogisticRegression(
-            C=cfg.C, class_weight=cfg.class_weight, max_iter=cfg.max_iter, random_state=seed
-        )
-    else:
-        svc = LinearSVC(
-            C=cfg.C, class_weight=cfg.class_weight, max_iter=cfg.max_iter, random_state=seed
-        )
-        model = CalibratedClassifierCV(svc, method="sigmoid", cv=cfg.calibration_folds)
+def _pipeline(model: Any) -> Pipeline:
     return Pipeline(
         [
             ("impute", SimpleImputer(strategy="median")),
@@ -85,6 +59,35 @@ def build_baseline(
             ("model", model),
         ]
     )
+
+
+@register_model(kind=FEATURES, settings=LogisticRegressionSettings)
+def logistic_regression(cfg: LogisticRegressionSettings, *, seed: int = 0) -> Pipeline:
+    """Logistic regression over the arcsinh-scaled, standardised features."""
+    return _pipeline(
+        LogisticRegression(
+            C=cfg.C, class_weight=cfg.class_weight, max_iter=cfg.max_iter, random_state=seed
+        )
+    )
+
+
+@register_model(kind=FEATURES, settings=SvmSettings)
+def svm(cfg: SvmSettings, *, seed: int = 0) -> Pipeline:
+    """Linear SVM over the arcsinh-scaled features, sigmoid-calibrated probabilities."""
+    svc = LinearSVC(
+        C=cfg.C, class_weight=cfg.class_weight, max_iter=cfg.max_iter, random_state=seed
+    )
+    return _pipeline(CalibratedClassifierCV(svc, method="sigmoid", cv=cfg.calibration_folds))
+
+
+def build_baseline(
+    name: str, params: Section | Mapping[str, Any] | None = None, *, seed: int = 0
+) -> Pipeline:
+    """The unfitted pipeline of features model ``name``; unknown names or keys raise
+    ``ValueError`` naming them."""
+    if (kind := model_entry(name).kind) != FEATURES:
+        raise ValueError(f"{name!r} is a {kind.name} model, not a features baseline")
+    return build_model(name, params, seed=seed)
 
 
 @dataclass
@@ -119,7 +122,7 @@ def fit_baseline(
     name: str,
     features: pl.DataFrame,
     train_ids: Sequence[str],
-    params: BaselineSettings | Mapping[str, Any] | None = None,
+    params: Section | Mapping[str, Any] | None = None,
     *,
     seed: int = 0,
 ) -> FittedBaseline:

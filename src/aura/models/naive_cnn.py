@@ -6,11 +6,13 @@ import torch
 from torch import nn
 
 from aura.models.registry import VideoClassifier, register_model
-from aura.models.weights import Pretrained, set_status
+from aura.models.weights import NO_PRETRAINED, Pretrained, apply_pretrained
 
 
 class FrameCNN(VideoClassifier):
     """``blocks`` conv-BN-ReLU stride-2 blocks (width doubling, capped at 8×) → GAP → linear."""
+
+    cam_layer: str = "features"  # Grad-CAM target (aura.explain): last conv block, per frame
 
     def __init__(self, width: int = 32, blocks: int = 4, dropout: float = 0.0) -> None:
         super().__init__()
@@ -50,8 +52,4 @@ def naive_cnn(
     if width < 1 or blocks < 1:
         raise ValueError(f"naive_cnn: width and blocks must be >= 1, got {width}, {blocks}")
     model = FrameCNN(width, blocks, dropout)
-    if pretrained is False:
-        return set_status(model, "off")
-    if pretrained is True or weights_path:
-        raise ValueError("naive_cnn has no pretrained weights; set pretrained to false or auto")
-    return set_status(model, "scratch: naive_cnn has no pretrained weights")
+    return apply_pretrained(model, "naive_cnn", pretrained, weights_path, NO_PRETRAINED)

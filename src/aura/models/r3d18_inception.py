@@ -9,18 +9,14 @@ from torch import nn
 from torchvision.models.video import R3D_18_Weights, r3d_18
 
 from aura.models.registry import VideoClassifier, register_model
-from aura.models.weights import (
-    Pretrained,
-    load_backbone,
-    load_checkpoint,
-    locate_hub_file,
-    set_status,
-)
+from aura.models.weights import Pretrained, PretrainedSource, apply_pretrained
 
 #: Kinetics-400 weights: ``r3d_18-b3b3357e.pth`` under ``torch.hub.get_dir()/checkpoints``.
 R3D18_URL = R3D_18_Weights.KINETICS400_V1.url
 R3D18_FILE = R3D18_URL.rsplit("/", 1)[-1]
 FEATURE_CHANNELS = 512
+#: torchvision's classifier ``fc`` is replaced by the Inception head, so it is not loaded.
+SOURCE = PretrainedSource(file_name=R3D18_FILE, url=R3D18_URL, target="backbone", skip=("fc.",))
 
 
 def _conv_bn(c_in: int, c_out: int, kernel: int) -> nn.Sequential:
@@ -50,6 +46,8 @@ class Inception3d(nn.Module):
 
 class R3D18Inception(VideoClassifier):
     """R3D-18 stem + layer1-4 (keys as in torchvision) → Inception3d → GAP → dropout → linear."""
+
+    cam_layer: str = "inception"  # Grad-CAM target (aura.explain): last 3D conv block
 
     def __init__(self, branch_channels: int = 64, dropout: float = 0.5) -> None:
         super().__init__()
@@ -82,10 +80,7 @@ def r3d18_inception(
 ) -> nn.Module:
     """R3D-18 (Kinetics-400) backbone with an Inception-style 3D head."""
     model = R3D18Inception(branch_channels, dropout)
-    found = locate_hub_file("r3d18_inception", pretrained, weights_path, R3D18_FILE, R3D18_URL)
-    if found.path is not None:
-        state = load_checkpoint(found.path)
-        load_backbone("r3d18_inception", model.backbone, state, skip=("fc.",))
+    apply_pretrained(model, "r3d18_inception", pretrained, weights_path, SOURCE)
     if freeze_backbone:
         model.freeze("backbone")
-    return set_status(model, found.status)
+    return model

@@ -1,11 +1,20 @@
-"""timm-style registry of deep video classifiers: ``create_model(name, pretrained, **cfg)``.
+"""The one timm-style registry of every model AURA trains: ``create_model(name, **cfg)``.
 
-Each family module (``naive_cnn``, ``r3d18_inception``, ``vit``, ``x3d``, ``slowfast``) registers
-its builders with :func:`register_model` when imported; the registry imports them on first use.
-A builder is a function with keyword-only arguments ``pretrained``, ``weights_path`` and its
-settings (each with a default); the settings are what ``cfg`` may contain, nothing else. They
-make the model's :class:`ModelSettings` schema (``training.model_params.<model>``), so a typo in
-the config is refused by name when Kedro starts. Every model maps a normalised float clip batch (N, 3, T, H, W) to logits (N, 1).
+Each entry names its :class:`~aura.models.kinds.ModelKind`, which says what its training cell
+reads and how its artifact is stored. The family modules (``baselines``, ``naive_cnn``,
+``r3d18_inception``, ``vit``, ``x3d``, ``slowfast``) register their builders with
+:func:`register_model` when imported; the registry imports them on first use.
+
+- ``clips`` (deep video classifiers, the default kind): a builder has keyword-only arguments
+  ``pretrained``, ``weights_path`` and its settings (each with a default); the settings make the
+  model's :class:`ModelSettings` schema. Every such model maps a normalised float clip batch
+  (N, 3, T, H, W) to logits (N, 1).
+- ``features`` (scikit-learn pipelines over the feature table): registered with an explicit
+  ``settings`` schema (a :class:`~aura.config.Section`); the builder is
+  ``builder(settings, *, seed)`` and returns the unfitted pipeline.
+
+Either way the schema is ``training.model_params.<model>``, so a typo in the config is refused
+by name when Kedro starts.
 """
 
 from __future__ import annotations
@@ -23,24 +32,28 @@ from pydantic import create_model as make_settings_model
 from torch import nn
 
 from aura.config import Section, UnknownKeyError
+from aura.models.kinds import CLIPS, KINDS, ModelKind
 from aura.models.weights import STATUS_ATTR, Pretrained, parse_pretrained
 
 log = logging.getLogger(__name__)
 
 #: Where the settings live in the Kedro parameters (used in error messages).
 CONFIG_PREFIX = "training.model_params"
+#: Imported in this order, which is the registration order (cheap models first).
 FAMILY_MODULES = (
+    "aura.models.baselines",
     "aura.models.naive_cnn",
     "aura.models.r3d18_inception",
     "aura.models.vit",
     "aura.models.x3d",
     "aura.models.slowfast",
 )
+#: Arguments every clip-model builder takes besides its settings.
 RESERVED = ("pretrained", "weights_path")
 #: Keys of ``training.model_params.<model>`` that configure loading and the loop, not the net.
 LOOP_KEYS = (*RESERVED, "trainer")
 
-Builder = TypeVar("Builder", bound=Callable[..., nn.Module])
+Builder = TypeVar("Builder", bound=Callable[..., Any])
 
 #: Kept for callers that catch it: an unknown setting is a :class:`aura.config.UnknownKeyError`.
 UnknownSettingError = UnknownKeyError
@@ -72,50 +85,86 @@ class ModelSettings(Section):
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """A registered builder, its settings with their defaults, and their schema."""
+    """A registered builder, its kind, its settings with their defaults, and their schema."""
 
     name: str
-    builder: Callable[..., nn.Module]
+    kind: ModelKind
+    builder: Callable[..., Any]
     defaults: Mapping[str, Any]
     summary: str
-    settings: type[ModelSettings]
+    settings: type[Section]  # a ModelSettings subclass for clip models
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
 
 
+def _clip_schema(key: str, builder: Callable[..., Any]) -> type[ModelSettings]:
+    """The :class:`ModelSettings` of a clip builder: its keyword-only settings and defaults."""
+    params = inspect.signature(builder).parameters
+    for reserved in RESERVED:
+        if reserved not in params:
+            raise TypeError(f"builder {key} must take a keyword argument {reserved!r}")
+    defaults: dict[str, Any] = {}
+    for pname, param in params.items():
+        if pname in RESERVED:
+            continue
+        if param.kind is not param.KEYWORD_ONLY or param.default is param.empty:
+            raise TypeError(f"builder {key}: setting {pname!r} must be keyword-only with a default")
+        defaults[pname] = param.default
+    hints = get_type_hints(builder)
+    return make_settings_model(
+        f"{key}_settings",
+        __base__=ModelSettings,
+        __module__=builder.__module__,
+        **{k: (hints.get(k, Any), v) for k, v in defaults.items()},
+    )
+
+
+def _check_features_builder(key: str, builder: Callable[..., Any]) -> None:
+    params = list(inspect.signature(builder).parameters.values())
+    if (
+        len(params) != 2
+        or params[0].kind not in (params[0].POSITIONAL_ONLY, params[0].POSITIONAL_OR_KEYWORD)
+        or params[1].name != "seed"
+        or params[1].kind is not params[1].KEYWORD_ONLY
+    ):
+        raise TypeError(f"builder {key}: a features builder is builder(settings, *, seed)")
+
+
 def register_model(
-    fn: Builder | None = None, *, name: str | None = None
+    fn: Builder | None = None,
+    *,
+    name: str | None = None,
+    kind: ModelKind = CLIPS,
+    settings: type[Section] | None = None,
 ) -> Builder | Callable[[Builder], Builder]:
-    """Decorator: register ``fn`` under ``name`` (default: its function name)."""
+    """Decorator: register ``fn`` under ``name`` (default: its function name) as a ``kind`` model.
+
+    Clip models take their schema from the builder's keyword arguments; features models give
+    ``settings`` (a :class:`~aura.config.Section` subclass) and a ``builder(settings, *, seed)``.
+    """
 
     def wrap(builder: Builder) -> Builder:
         key = name or builder.__name__
-        params = inspect.signature(builder).parameters
-        for reserved in RESERVED:
-            if reserved not in params:
-                raise TypeError(f"builder {key} must take a keyword argument {reserved!r}")
-        defaults: dict[str, Any] = {}
-        for pname, param in params.items():
-            if pname in RESERVED:
-                continue
-            if param.kind is not param.KEYWORD_ONLY or param.default is param.empty:
-                raise TypeError(
-                    f"builder {key}: setting {pname!r} must be keyword-only with a default"
-                )
-            defaults[pname] = param.default
+        if kind not in KINDS.values():
+            raise TypeError(f"builder {key}: kind must be one of {sorted(KINDS)}, got {kind!r}")
+        if kind == CLIPS:
+            if settings is not None:
+                raise TypeError(f"builder {key}: a clip model's settings are its keyword arguments")
+            schema: type[Section] = _clip_schema(key, builder)
+        else:
+            if settings is None or not issubclass(settings, Section):
+                raise TypeError(f"builder {key}: a {kind.name} model needs settings=<Section>")
+            _check_features_builder(key, builder)
+            schema = settings
+        defaults = {k: f.default for k, f in schema.model_fields.items()}
+        if kind == CLIPS:
+            defaults = {k: v for k, v in defaults.items() if k not in LOOP_KEYS}
         old = _REGISTRY.get(key)
         if old is not None and old.builder.__qualname__ != builder.__qualname__:
             raise ValueError(f"model {key!r} is already registered by {old.builder.__module__}")
         summary = (inspect.getdoc(builder) or "").split("\n", 1)[0]
-        hints = get_type_hints(builder)
-        settings = make_settings_model(
-            f"{key}_settings",
-            __base__=ModelSettings,
-            __module__=builder.__module__,
-            **{k: (hints.get(k, Any), v) for k, v in defaults.items()},
-        )
-        _REGISTRY[key] = ModelEntry(key, builder, defaults, summary, settings)
+        _REGISTRY[key] = ModelEntry(key, kind, builder, defaults, summary, schema)
         return builder
 
     return wrap(fn) if fn is not None else wrap
@@ -126,10 +175,16 @@ def _load_families() -> None:
         importlib.import_module(module)
 
 
-def list_models() -> list[str]:
-    """Names of all registered models, sorted."""
+def list_models(kind: ModelKind | str | None = None, *, sort: bool = True) -> list[str]:
+    """Names of the registered models (of ``kind`` only, if given), sorted; ``sort=False``:
+    in registration order (the default ``training.models``)."""
     _load_families()
-    return sorted(_REGISTRY)
+    if isinstance(kind, str):
+        if kind not in KINDS:
+            raise ValueError(f"unknown model kind {kind!r}; known kinds: {', '.join(KINDS)}")
+        kind = KINDS[kind]
+    names = [n for n, e in _REGISTRY.items() if kind is None or e.kind == kind]
+    return sorted(names) if sort else names
 
 
 def model_entry(name: str) -> ModelEntry:
@@ -145,29 +200,47 @@ def model_defaults(name: str) -> dict[str, Any]:
     return dict(model_entry(name).defaults)
 
 
-def model_settings(name: str) -> type[ModelSettings]:
-    """The settings schema of model ``name`` (``training.model_params.<name>``)."""
+def model_settings(name: str) -> type[Section]:
+    """The settings schema of model ``name`` (``training.model_params.<name>``); a
+    :class:`ModelSettings` subclass for clip models."""
     return model_entry(name).settings
 
 
 def create_model(
     name: str, pretrained: Pretrained | str = False, weights_path: str | None = None, **cfg: Any
-) -> nn.Module:
-    """Build model ``name`` with settings ``cfg``; see :mod:`aura.models.weights` for weights.
+) -> Any:
+    """Build model ``name`` with settings ``cfg``.
 
-    An unknown setting raises :class:`UnknownSettingError` naming
-    ``training.model_params.<name>.<key>``. The result carries ``pretrained_status``,
-    ``model_name`` and ``model_cfg`` (all architecture settings).
+    A clip model is the torch network (see :mod:`aura.models.weights` for weights); it carries
+    ``pretrained_status``, ``model_name`` and ``model_cfg`` (all architecture settings). A
+    features model is its unfitted scikit-learn pipeline; ``cfg`` may hold ``seed`` (its random
+    state) besides the settings, and it takes no pretrained weights. An unknown setting raises
+    :class:`UnknownSettingError` naming ``training.model_params.<name>.<key>``.
     """
     entry = model_entry(name)
+    if entry.kind != CLIPS:
+        if parse_pretrained(pretrained) is not False or weights_path:
+            raise ValueError(
+                f"{name} is a {entry.kind.name} model: it has no pretrained weights "
+                "(pretrained / weights_path are for clip models)"
+            )
+        seed = cfg.pop("seed", 0)
+        return build_model(name, cfg, seed=seed)
     params = {**cfg, "pretrained": pretrained, "weights_path": weights_path}
     return build_model(name, entry.settings.from_params(params, f"{CONFIG_PREFIX}.{name}"))
 
 
-def build_model(name: str, settings: ModelSettings | Mapping[str, Any]) -> nn.Module:
-    """Build model ``name`` from its ``training.model_params.<name>`` settings."""
+def build_model(name: str, settings: Section | Mapping[str, Any] | None, *, seed: int = 0) -> Any:
+    """Build model ``name`` from its ``training.model_params.<name>`` settings.
+
+    ``seed`` is the random state of a features model's estimator (clip networks are seeded by
+    the training loop).
+    """
     entry = model_entry(name)
     settings = entry.settings.from_params(settings, f"{CONFIG_PREFIX}.{name}")
+    if entry.kind != CLIPS:
+        return entry.builder(settings, seed=seed)
+    assert isinstance(settings, ModelSettings)
     mode = settings.pretrained
     if mode is False and settings.weights_path:
         log.warning(

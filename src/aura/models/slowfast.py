@@ -16,14 +16,7 @@ from pytorchvideo.models.slowfast import create_slowfast
 from torch import nn
 
 from aura.models.registry import VideoClassifier, register_model
-from aura.models.weights import (
-    Pretrained,
-    load_backbone,
-    load_checkpoint,
-    locate_hub_file,
-    no_weights,
-    set_status,
-)
+from aura.models.weights import Pretrained, PretrainedSource, apply_pretrained
 
 ZOO_URL = "https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo/kinetics"
 DEPTHS = (18, 50, 101, 152)
@@ -101,16 +94,16 @@ def slowfast(
         head_activation=None,
     )
     model = SlowFastClassifier(net, alpha)
-    if pretrained is not False and not weights_path and ckpt is None:
+    if ckpt is None:
         reason = (
             f"pytorchvideo publishes Kinetics SlowFast weights for depth 50/101 only, not {depth}"
         )
-        return set_status(model, no_weights("slowfast", pretrained, reason))
-    file_name = ckpt.file_name if ckpt else "SLOWFAST.pyth"
-    found = locate_hub_file(
-        "slowfast", pretrained, weights_path, file_name, f"{ZOO_URL}/{file_name}"
-    )
-    if found.path is not None:
-        state = load_checkpoint(found.path)
-        load_backbone("slowfast", model.net, state, skip=(model.head_prefix,))
-    return set_status(model, found.status)
+        source = PretrainedSource(target="net", skip=(model.head_prefix,), unpublished=reason)
+    else:
+        source = PretrainedSource(
+            file_name=ckpt.file_name,
+            url=f"{ZOO_URL}/{ckpt.file_name}",
+            target="net",
+            skip=(model.head_prefix,),
+        )
+    return apply_pretrained(model, "slowfast", pretrained, weights_path, source)

@@ -14,42 +14,26 @@ import torch
 from torch import nn
 
 from aura.models.registry import VideoClassifier, register_model
-from aura.models.weights import Pretrained, locate_timm, set_status
+from aura.models.weights import Pretrained, PretrainedSource, apply_pretrained
 
 #: ``vit_kwargs`` that the wrapper itself sets.
 FIXED_VIT_KWARGS = ("num_classes", "img_size", "dynamic_img_size", "pretrained")
 
 
 def build_vit(
-    model: str,
-    pretrained: Pretrained,
-    weights_path: str | None,
-    vit_name: str,
-    img_size: int,
-    vit_kwargs: dict[str, Any] | None,
-) -> tuple[nn.Module, str]:
-    """A timm ViT feature extractor and its pretrained status."""
+    model: str, vit_name: str, img_size: int, vit_kwargs: dict[str, Any] | None
+) -> tuple[nn.Module, PretrainedSource]:
+    """A timm ViT feature extractor (random weights) and the source of its pretrained weights
+    (target ``vit`` of the wrapper)."""
     extra = dict(vit_kwargs or {})
     if fixed := sorted(set(extra) & set(FIXED_VIT_KWARGS)):
         raise ValueError(f"{model}: vit_kwargs may not set {fixed} (use img_size / pretrained)")
     if not timm.is_model(vit_name):
         raise ValueError(f"{model}: timm has no model {vit_name!r}")
-    found = locate_timm(model, pretrained, weights_path, vit_name)
     kwargs: dict[str, Any] = {"num_classes": 0, "img_size": img_size, "dynamic_img_size": True}
     kwargs.update(extra)
-    use = bool(found.extra.get("pretrained"))
-    if overlay := found.extra.get("overlay"):
-        kwargs["pretrained_cfg_overlay"] = overlay
-    try:
-        vit = timm.create_model(vit_name, pretrained=use, **kwargs)
-    except RuntimeError as err:
-        if not use:
-            raise
-        raise ValueError(
-            f"{model}: the pretrained weights of {vit_name} do not fit vit_kwargs={extra} "
-            f"({err}); use the default architecture or pretrained=false"
-        ) from err
-    return vit, found.status
+    vit = timm.create_model(vit_name, pretrained=False, **kwargs)
+    return vit, PretrainedSource(timm_name=vit_name, timm_kwargs=kwargs, target="vit")
 
 
 class _FrameViT(VideoClassifier):
@@ -108,10 +92,18 @@ class ViTTransformer(_FrameViT):
         return self.fc(self.norm(feats).mean(dim=1))
 
 
-def _finish(model: _FrameViT, status: str, freeze_backbone: bool) -> nn.Module:
+def _finish(
+    model: _FrameViT,
+    name: str,
+    pretrained: Pretrained,
+    weights_path: str | None,
+    source: PretrainedSource,
+    freeze_backbone: bool,
+) -> nn.Module:
+    apply_pretrained(model, name, pretrained, weights_path, source)
     if freeze_backbone:
         model.freeze("vit")
-    return set_status(model, status)
+    return model
 
 
 @register_model
@@ -127,8 +119,9 @@ def vit_gru(
     freeze_backbone: bool = False,
 ) -> nn.Module:
     """ImageNet ViT per frame → 2-layer GRU."""
-    vit, status = build_vit("vit_gru", pretrained, weights_path, vit_name, img_size, vit_kwargs)
-    return _finish(ViTGRU(vit, hidden, layers), status, freeze_backbone)
+    vit, source = build_vit("vit_gru", vit_name, img_size, vit_kwargs)
+    model = ViTGRU(vit, hidden, layers)
+    return _finish(model, "vit_gru", pretrained, weights_path, source, freeze_backbone)
 
 
 @register_model
@@ -146,8 +139,6 @@ def vit_transformer(
     freeze_backbone: bool = False,
 ) -> nn.Module:
     """ImageNet ViT per frame → temporal TransformerEncoder."""
-    vit, status = build_vit(
-        "vit_transformer", pretrained, weights_path, vit_name, img_size, vit_kwargs
-    )
+    vit, source = build_vit("vit_transformer", vit_name, img_size, vit_kwargs)
     model = ViTTransformer(vit, layers, heads, max_frames, dropout)
-    return _finish(model, status, freeze_backbone)
+    return _finish(model, "vit_transformer", pretrained, weights_path, source, freeze_backbone)

@@ -6,6 +6,9 @@ cache (``torch.hub.get_dir()/checkpoints`` for torchvision and pytorchvideo file
 hub cache for timm), then a download, tried only after a 2 s socket probe of the host succeeds.
 Offline, the answer comes in well under a second: no library retry loop is ever entered.
 
+Every family builder declares a :class:`PretrainedSource` and calls :func:`apply_pretrained`
+(after timm's ``build_model_with_cfg``): locate, load into the target submodule, record the status.
+
 Loading never runs code from a weights file: torch pickles load with ``weights_only=True`` only
 (plus NumPy scalars), anything else is refused with :class:`UnsafeWeightsError` naming the file.
 """
@@ -19,6 +22,7 @@ import socket
 import threading
 import warnings
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -304,3 +308,89 @@ def load_backbone(
             "use the default architecture settings or pretrained=false"
         )
     module.load_state_dict(kept, strict=not skip)
+
+
+@dataclass(frozen=True)
+class PretrainedSource:
+    """Where a family's pretrained weights come from and what they initialise.
+
+    Name a torch.hub checkpoint (``file_name`` + ``url``) or timm weights (``timm_name``, plus the
+    ``timm_kwargs`` the target was built with); naming neither means the architecture has no
+    pretrained weights at all (:data:`NO_PRETRAINED`).
+    """
+
+    file_name: str | None = None  # torch.hub checkpoint file, looked up in hub_checkpoint_dir()
+    url: str | None = None  # where that file is downloaded from
+    timm_name: str | None = None  # timm model whose weights initialise the target
+    timm_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    target: str = ""  # submodule the weights load into ("": the whole model)
+    skip: tuple[str, ...] = ()  # state-dict key prefixes not loaded (a new head)
+    unpublished: str | None = None  # why nothing can be downloaded (a weights_path still loads)
+
+    @property
+    def exists(self) -> bool:
+        """Whether weights can exist for this architecture at all."""
+        return bool(self.file_name or self.timm_name or self.unpublished)
+
+
+#: The source of an architecture that has no pretrained weights.
+NO_PRETRAINED = PretrainedSource()
+
+
+def _timm_state(model: str, source: PretrainedSource, located: Located) -> dict[str, torch.Tensor]:
+    """The weights timm loads for ``source`` (its own loader: position-embedding resampling,
+    ``.npz`` files), built the way the target was."""
+    import timm
+
+    kwargs = dict(source.timm_kwargs)
+    if overlay := located.extra.get("overlay"):
+        kwargs["pretrained_cfg_overlay"] = overlay
+    try:
+        loaded = timm.create_model(source.timm_name, pretrained=True, **kwargs)
+    except RuntimeError as err:
+        raise ValueError(
+            f"{model}: the pretrained weights of {source.timm_name} do not fit "
+            f"{dict(source.timm_kwargs)} ({err}); use the default architecture or pretrained=false"
+        ) from err
+    return loaded.state_dict()
+
+
+def apply_pretrained(
+    model: nn.Module,
+    name: str,
+    pretrained: Pretrained,
+    weights_path: str | None,
+    source: PretrainedSource,
+) -> nn.Module:
+    """Initialise ``model``'s ``source.target`` from ``source`` as ``pretrained`` asks, and record
+    the status (:func:`describe_pretrained`); returns ``model``.
+
+    Raises:
+        WeightsNotFoundError: weights required (``True``) but not found, or ``weights_path``
+            missing.
+        UnsafeWeightsError: a weights file that is not plain tensors (never executed).
+        ValueError: the weights do not fit the configuration, or the architecture has none
+            and ``pretrained`` is ``True`` or a ``weights_path`` is given.
+    """
+    if pretrained is False:
+        return set_status(model, "off")
+    if not source.exists:
+        if pretrained is True or weights_path:
+            raise ValueError(f"{name} has no pretrained weights; set pretrained to false or auto")
+        return set_status(model, f"scratch: {name} has no pretrained weights")
+    if source.unpublished and not weights_path:
+        return set_status(model, no_weights(name, pretrained, source.unpublished))
+    state: dict[str, torch.Tensor] | None = None
+    if source.timm_name:
+        found = locate_timm(name, pretrained, weights_path, source.timm_name)
+        if found.extra.get("pretrained"):
+            state = _timm_state(name, source, found)
+    else:
+        file_name = source.file_name or Path(weights_path or "").name
+        found = locate_hub_file(name, pretrained, weights_path, file_name, source.url or "")
+        if found.path is not None:
+            state = load_checkpoint(found.path)
+    if state is not None:
+        target = model.get_submodule(source.target) if source.target else model
+        load_backbone(name, target, state, skip=source.skip)
+    return set_status(model, found.status)

@@ -17,13 +17,7 @@ from pytorchvideo.models.x3d import create_x3d
 from torch import nn
 
 from aura.models.registry import VideoClassifier, register_model
-from aura.models.weights import (
-    Pretrained,
-    load_backbone,
-    load_checkpoint,
-    locate_hub_file,
-    set_status,
-)
+from aura.models.weights import Pretrained, PretrainedSource, apply_pretrained
 
 ZOO_URL = "https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo/kinetics"
 
@@ -50,6 +44,8 @@ VARIANTS = {
 
 class X3DClassifier(VideoClassifier):
     """A pytorchvideo X3D ``Net`` (``self.net``) returning (N, 1) logits for any clip size."""
+
+    cam_layer: str = "net.blocks.4"  # Grad-CAM target (aura.explain): last residual stage
 
     def __init__(self, net: nn.Module, variant: X3DVariant) -> None:
         super().__init__()
@@ -101,9 +97,10 @@ def x3d(
         raise RuntimeError("x3d: unexpected pytorchvideo head layout (ProjectedPool.pool)")
     head.pool.pool = nn.AdaptiveAvgPool3d(1)
     model = X3DClassifier(net, spec)
-    url = f"{ZOO_URL}/{spec.file_name}"
-    found = locate_hub_file("x3d", pretrained, weights_path, spec.file_name, url)
-    if found.path is not None:
-        state = load_checkpoint(found.path)
-        load_backbone("x3d", model.net, state, skip=(model.head_prefix,))
-    return set_status(model, found.status)
+    source = PretrainedSource(
+        file_name=spec.file_name,
+        url=f"{ZOO_URL}/{spec.file_name}",
+        target="net",
+        skip=(model.head_prefix,),
+    )
+    return apply_pretrained(model, "x3d", pretrained, weights_path, source)

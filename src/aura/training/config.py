@@ -1,9 +1,10 @@
 """``training`` parameters: the CV grid, the Lightning loop and every model's own settings.
 
-Defaults live here (and in :class:`~aura.training.fit.TrainConfig`, the baselines' settings and
-each deep model's builder); ``conf/base/parameters_training.yml`` states only the demo's
-choices. ``training.model_params.<model>`` is checked against that model family's settings,
-and a deep model's ``trainer`` overrides against ``training.trainer``, when Kedro starts.
+Defaults live here (and in :class:`~aura.training.fit.TrainConfig` and each registered model's
+settings schema, :func:`aura.models.model_settings`); ``conf/base/parameters_training.yml``
+states only the demo's choices. ``training.model_params.<model>`` is checked against that
+model's schema, and a deep model's ``trainer`` overrides against ``training.trainer``, when
+Kedro starts.
 """
 
 from __future__ import annotations
@@ -14,30 +15,18 @@ from typing import Any, ClassVar
 from pydantic import Field, ValidationInfo, field_validator
 
 from aura.config import ConfigError, FieldProblem, Section, suggest, unknown_key
-from aura.models import BASELINES, baseline_settings, list_models, model_settings
+from aura.models import ModelSettings, list_models, model_settings
 from aura.training.fit import TrainConfig
 
-#: ``training.models`` when not set: every feature baseline and deep model.
-DEFAULT_MODELS = (
-    "logistic_regression",
-    "svm",
-    "naive_cnn",
-    "r3d18_inception",
-    "vit_gru",
-    "vit_transformer",
-    "x3d",
-    "slowfast",
-)
+
+def default_models() -> tuple[str, ...]:
+    """``training.models`` when not set: every registered model, in registration order."""
+    return tuple(list_models(sort=False))
 
 
 def known_models() -> tuple[str, ...]:
-    """Model names ``training.models`` may list: the feature baselines and the deep registry."""
-    return (*BASELINES, *list_models())
-
-
-def settings_schema(model: str) -> type[Section]:
-    """The schema of ``training.model_params.<model>`` (baseline or deep model family)."""
-    return baseline_settings(model) if model in BASELINES else model_settings(model)
+    """Model names ``training.models`` may list: every registered model."""
+    return tuple(list_models())
 
 
 def merge_trainer(
@@ -56,7 +45,7 @@ class TrainingConfig(Section):
     n_folds: int = Field(5, ge=2)  # StratifiedGroupKFold splits over originals, grouped by cascade
     seed: int = Field(0, ge=0)  # fold assignment; model seeds are seed + fold
     auto_reduce_folds: bool = False  # true: fewer folds when a fold would miss a class
-    models: tuple[str, ...] = Field(DEFAULT_MODELS, min_length=1)
+    models: tuple[str, ...] = Field(default_factory=default_models, min_length=1)
     trainer: TrainConfig = TrainConfig()
     # checkpoints per (model, fold, config): an interrupted fold resumes
     checkpoint_dir: str = "data/06_models/checkpoints"
@@ -91,11 +80,12 @@ class TrainingConfig(Section):
         problems = []
         for name in names:
             try:
-                out[name] = settings_schema(name).from_params(given.get(name), prefix="")
+                out[name] = model_settings(name).from_params(given.get(name), prefix="")
             except ConfigError as exc:
                 problems += [p.under((name,)) for p in exc.problems]
                 continue
-            if not isinstance(trainer, TrainConfig) or name in BASELINES:
+            # only deep models' settings carry loop overrides
+            if not isinstance(trainer, TrainConfig) or not isinstance(out[name], ModelSettings):
                 continue
             try:
                 merge_trainer(trainer, out[name].trainer)
@@ -108,7 +98,7 @@ class TrainingConfig(Section):
     def settings(self, model: str) -> Section:
         """``model_params.<model>`` (parsed; defaults when the config has no block)."""
         if model not in self.model_params:
-            return settings_schema(model).from_params(None)
+            return model_settings(model).from_params(None)
         return self.model_params[model]
 
     def trainer_for(self, model: str, fold: int = 0) -> TrainConfig:

@@ -119,6 +119,21 @@ class FitResult:
     resumed_from: str | None
     history: list[dict[str, float]] = field(default_factory=list)
     best_checkpoint: str | None = None
+    best_epoch: int | None = None  # 0-based epoch whose weights were kept (None: none scored)
+
+
+def best_epoch(history: Sequence[dict[str, float]], monitor: str, mode: str) -> int | None:
+    """The epoch of ``history`` with the best finite ``monitor`` (the first one on ties, as
+    :class:`ModelCheckpoint` keeps it); ``None`` when no epoch has it."""
+    scored = [
+        (row[monitor], int(row["epoch"]))
+        for row in history
+        if monitor in row and math.isfinite(row[monitor])
+    ]
+    if not scored:
+        return None
+    pick = max if mode == "max" else min
+    return pick(scored, key=lambda s: s[0])[1]
 
 
 def _model_weights(ckpt_path: str | Path) -> dict[str, torch.Tensor]:
@@ -297,6 +312,7 @@ def _fit_once(
         resumed_from=resumed_from,
         history=list(state.history),
         best_checkpoint=best_path,
+        best_epoch=best_epoch(state.history, monitor, mode),
     )
 
 

@@ -5,7 +5,7 @@ source of truth is still the resolved ``training`` parameters (``conf/base`` + `
 ``--params``, checked by :class:`~aura.training.config.TrainingConfig`): the project hook
 :class:`aura.hooks.GridHooks` reads ``training.models`` and ``training.n_folds`` when the Kedro
 context is created and calls :func:`set_grid` before the pipelines are built. Code that builds
-pipelines without a session (unit tests) gets :data:`DEFAULT_GRID` (the schema's defaults) or
+pipelines without a session (unit tests) gets :func:`default_grid` (the schema's defaults) or
 passes a grid explicitly.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aura.training.config import DEFAULT_MODELS, TrainingConfig
+from aura.training.config import TrainingConfig
 
 
 @dataclass(frozen=True)
@@ -38,9 +38,13 @@ def namespace(model: str, fold: int) -> str:
     return f"{model}.fold_{fold}"
 
 
-#: The grid of TrainingConfig's defaults, for pipelines built without a Kedro session.
-DEFAULT_GRID = Grid(models=DEFAULT_MODELS, n_folds=TrainingConfig.model_fields["n_folds"].default)
 _current: Grid | None = None
+
+
+def default_grid() -> Grid:
+    """The grid of TrainingConfig's defaults (every registered model), for pipelines built
+    without a Kedro session."""
+    return grid_from_params(None)
 
 
 def grid_from_params(training: TrainingConfig | Mapping[str, Any] | None) -> Grid:
@@ -62,14 +66,5 @@ def set_grid(grid: Grid | None) -> bool:
 
 
 def current_grid() -> Grid:
-    """The grid set by the project hook, else :data:`DEFAULT_GRID`."""
-    return _current or DEFAULT_GRID
-
-
-@dataclass(frozen=True)
-class SkippedCell:
-    """Stands in for a model when the cell's fold does not exist (``auto_reduce_folds``)."""
-
-    model: str
-    fold: int
-    reason: str
+    """The grid set by the project hook, else :func:`default_grid`."""
+    return _current or default_grid()

@@ -1,7 +1,8 @@
 """Stage 5 nodes for the deep video models: one grid cell's train → predict on scaled videos.
 
 Heavy lifting lives in :mod:`aura.models` (architectures, weights) and :mod:`aura.training`
-(Lightning loop); these nodes pick the fold's clips and turn results into plain data.
+(Lightning loop); these nodes pick the fold's clips and return a
+:class:`~aura.models.TrainedClipModel` (or a :class:`~aura.models.SkippedCell`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,16 @@ from typing import Any
 
 import polars as pl
 
-from aura.models import LOOP_KEYS, ModelSettings, build_model, create_model, describe_pretrained
+from aura.models import (
+    LOOP_KEYS,
+    ClipModelConfig,
+    FitReport,
+    ModelSettings,
+    SkippedCell,
+    TrainedClipModel,
+    build_model,
+    describe_pretrained,
+)
 from aura.models.registry import CONFIG_PREFIX, model_settings
 from aura.pipelines.training.nodes import (
     fold_rows,
@@ -48,10 +58,6 @@ def _identity(item: ClipItem) -> tuple[str, str, int, int]:
     return (item.video_id, str(item.path), stat.st_size, stat.st_mtime_ns)
 
 
-def _skipped(model: str, fold: int, reason: str) -> dict[str, Any]:
-    return {"state_dict": {}, "config": {"model": model, "fold": fold}, "skipped": reason}
-
-
 def train_clip_cell(
     folds: pl.DataFrame,
     scaled_metadata: pl.DataFrame,
@@ -62,13 +68,14 @@ def train_clip_cell(
     *,
     model: str,
     fold: int,
-) -> dict[str, Any]:
+) -> TrainedClipModel | SkippedCell:
     """Train ``model`` on fold ``fold``'s training clips (originals + variants), validate on its
     originals; returns the weights, the resolved config and what the fit did."""
     if reason := missing_fold(folds, model, fold):
-        return _skipped(model, fold, reason)
+        return SkippedCell(model, fold, reason)
     prefix = f"{CONFIG_PREFIX}.{model}"
     settings = model_settings(model).from_params(model_params, prefix)
+    assert isinstance(settings, ModelSettings), f"{model} is not a clip model"
     net_cfg = settings.net_kwargs()
     loop = {k: getattr(settings, k) for k in LOOP_KEYS}
     train, missing_train = _items(fold_rows(folds, fold, "train"), scaled_metadata)
@@ -96,41 +103,44 @@ def train_clip_cell(
     result = fit_clip_model(
         net, train, val, cfg, Path(checkpoint_dir) / model / f"fold_{fold}" / run_key
     )
-    fit = {
-        "pretrained_status": describe_pretrained(net),
-        "batch_size": result.batch_size,
-        "accumulate_grad_batches": result.accumulate_grad_batches,
-        "precision": result.precision,
-        "epochs_run": result.epochs_run,
-        "best_val_auc": result.best_val_auc,
-        "stopped_early": result.stopped_early,
-        "resumed_from": result.resumed_from,
-        "n_train_clips": len(train),
-        "n_val_clips": len(val),
-    }
+    fit = FitReport(
+        pretrained_status=describe_pretrained(net),
+        batch_size=result.batch_size,
+        accumulate_grad_batches=result.accumulate_grad_batches,
+        precision=str(result.precision),
+        epochs_run=result.epochs_run,
+        best_epoch=result.best_epoch,
+        best_val_auc=result.best_val_auc,
+        stopped_early=result.stopped_early,
+        resumed_from=result.resumed_from,
+        n_train_clips=len(train),
+        n_val_clips=len(val),
+    )
     log.info(
-        "%s.fold_%d: resumed=%s epochs_run=%d best_val_auc=%s batch_size=%d precision=%s",
+        "%s.fold_%d: resumed=%s epochs_run=%d best_epoch=%s best_val_auc=%s batch_size=%d "
+        "precision=%s",
         model,
         fold,
         "yes" if result.resumed_from else "no",
         result.epochs_run,
+        result.best_epoch,
         None if result.best_val_auc is None else round(result.best_val_auc, 3),
         result.batch_size,
         result.precision,
     )
-    config = {
-        "model": model,
-        "fold": fold,
-        "net": net_cfg,
-        "trainer": cfg.model_dump(),  # the resolved loop settings, per-model overrides applied
-        "pretrained": str(settings.pretrained),
-        "weights_path": settings.weights_path,
-    }
-    return {"state_dict": result.state_dict, "config": config, "fit": fit}
+    config = ClipModelConfig(
+        model=model,
+        fold=fold,
+        net=net_cfg,
+        trainer=cfg.model_dump(mode="json"),  # the resolved loop, per-model overrides applied
+        pretrained=str(settings.pretrained),
+        weights_path=settings.weights_path,
+    )
+    return TrainedClipModel(config, result.state_dict, fit)
 
 
 def predict_clip_cell(
-    trained: dict[str, Any],
+    trained: TrainedClipModel | SkippedCell,
     folds: pl.DataFrame,
     scaled_metadata: pl.DataFrame,
     video_index: pl.DataFrame,
@@ -141,14 +151,16 @@ def predict_clip_cell(
     """Probability of fake for the fold's validation originals (fixed uniform frames)."""
     val = validation_rows(folds, fold, video_index)
     items, _ = _items(val, scaled_metadata)
-    if trained.get("skipped") or not items:
+    if isinstance(trained, SkippedCell) or not items:
         scores, val = [], val.head(0)
     else:
-        net = create_model(model, pretrained=False, **trained["config"]["net"])
-        net.load_state_dict(trained["state_dict"])
-        cfg = trained["config"]["trainer"]
+        config = trained.config
         scores = predict_clips(
-            net, items, cfg["num_frames"], batch_size=cfg["batch_size"], size=cfg["clip_size"]
+            trained.network(),
+            items,
+            config.num_frames,
+            batch_size=int(config.trainer["batch_size"]),
+            size=config.clip_size,
         )
         order = pl.DataFrame({"video_id": [i.video_id for i in items]})
         val = order.join(val, on="video_id", how="left")

@@ -8,12 +8,11 @@ from typing import Any
 
 import polars as pl
 
+from aura.config import Section
 from aura.evaluation import metrics_table
-from aura.models import FittedBaseline, fit_baseline, join_features
-from aura.models.baselines import BaselineSettings
+from aura.models import FittedBaseline, SkippedCell, fit_baseline, join_features
 from aura.training import make_folds
 from aura.training.config import TrainingConfig
-from aura.training.grid import SkippedCell
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +98,7 @@ def prediction_table(val: pl.DataFrame, scores: Any, *, model: str, fold: int) -
 def train_model(
     folds: pl.DataFrame,
     features: pl.DataFrame,
-    model_params: BaselineSettings | Mapping[str, Any],
+    model_params: Section | Mapping[str, Any],
     seed: int,
     *,
     model: str,

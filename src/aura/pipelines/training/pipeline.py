@@ -3,6 +3,8 @@
 The grid comes from the resolved ``training`` parameters (see :mod:`aura.training.grid`); change
 ``training.models`` / ``training.n_folds`` in ``conf/<env>/parameters_training.yml`` or with
 ``--params``. Run one cell with ``kedro run --pipelines=training --namespaces=svm.fold_0``.
+A cell's nodes and inputs follow its model's kind (:func:`aura.models.model_entry`), so a newly
+registered model needs no edit here.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from kedro.pipeline import Node, Pipeline, node, pipeline
 
-from aura.models import BASELINES
+from aura.models import model_entry
 from aura.pipelines.training.deep import predict_clip_cell, train_clip_cell
 from aura.pipelines.training.nodes import (
     cv_folds,
@@ -24,11 +26,6 @@ from aura.pipelines.training.nodes import (
     train_model,
 )
 from aura.training.grid import Grid, current_grid, namespace
-
-#: Top-level (not namespaced) datasets a cell reads: baselines use the features, deep models
-#: the scaled videos.
-BASELINE_INPUTS = {"cv_folds", "model_input_table", "video_index"}
-CLIP_INPUTS = {"cv_folds", "scaled_metadata", "video_index"}
 
 
 def _bind(fn: Callable[..., Any], **fixed: Any) -> Callable[..., Any]:
@@ -48,7 +45,7 @@ def _bind(fn: Callable[..., Any], **fixed: Any) -> Callable[..., Any]:
     return bound
 
 
-def _baseline_nodes(model: str, fold: int) -> list[Node]:
+def _features_nodes(model: str, fold: int) -> list[Node]:
     return [
         node(
             _bind(train_model, model=model, fold=fold),
@@ -89,28 +86,36 @@ def _clip_nodes(model: str, fold: int) -> list[Node]:
     ]
 
 
+#: The train → predict nodes of a cell, per model kind; they read the kind's ``cell_inputs``,
+#: ``params:model_params`` (``training.model_params.<model>``) and other ``training.*`` values.
+CELL_NODES: dict[str, Callable[[str, int], list[Node]]] = {
+    "features": _features_nodes,
+    "clips": _clip_nodes,
+}
+
+
 def create_cell(model: str, fold: int) -> Pipeline:
     """``<model>.fold_<k>``: train → predict → score, outputs ``<ns>.model``, ``.predictions``,
-    ``.metrics``. Feature baselines read ``model_input_table``; deep models the scaled videos."""
-    deep = model not in BASELINES
+    ``.metrics``. What the cell reads follows the model's kind: feature models the
+    ``model_input_table``, clip models the scaled videos."""
+    kind = model_entry(model).kind
     cell = pipeline(
         [
-            *(_clip_nodes(model, fold) if deep else _baseline_nodes(model, fold)),
+            *CELL_NODES[kind.name](model, fold),
             node(score_fold, ["predictions", "params:threshold"], "metrics", name="score"),
         ]
     )
     parameters = {
-        "params:model_params": f"params:training.model_params.{model}",
-        "params:seed": "params:training.seed",
-        "params:threshold": "params:evaluation.threshold",
+        p: f"params:training.{p.removeprefix('params:')}"
+        for p in cell.inputs()
+        if p.startswith("params:")
     }
-    if deep:
-        parameters["params:trainer"] = "params:training.trainer"
-        parameters["params:checkpoint_dir"] = "params:training.checkpoint_dir"
+    parameters["params:model_params"] = f"params:training.model_params.{model}"
+    parameters["params:threshold"] = "params:evaluation.threshold"
     return pipeline(
         cell,
         namespace=namespace(model, fold),
-        inputs=CLIP_INPUTS if deep else BASELINE_INPUTS,
+        inputs=set(kind.cell_inputs),
         parameters=parameters,
     )
 

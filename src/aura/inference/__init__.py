@@ -1,0 +1,1 @@
+"""Scoring videos nobody trained on: per-video inputs, the detector, predictions."""
