@@ -5,7 +5,12 @@ a one-line description and fixes the column order.
 """
 
 from aura.features import blocking, blur, codec, dct, noise, temporal  # noqa: F401  (register)
-from aura.features.extract import compute_features, extract_features, packet_index
+from aura.features.extract import (
+    compute_features,
+    extract_features,
+    packet_index,
+    video_features,
+)
 from aura.features.frameset import SPATIAL_PIXELS, FrameSet
 from aura.features.registry import FEATURES, GROUPS, feature_group, feature_names
 from aura.features.table import FLAG_SUFFIX, fill_values, impute, to_matrix, to_table
@@ -25,4 +30,5 @@ __all__ = [
     "packet_index",
     "to_matrix",
     "to_table",
+    "video_features",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,7 @@ def extract_features(
     max_pixels: int | None = SPATIAL_PIXELS,
     crop: tuple[int, int, int, int] | None = None,
     max_frame_pixels: int | None = MAX_PIXELS,
+    indices: Sequence[int] | None = None,
 ) -> dict[str, float]:
     """Features of one video file: ``num_frames`` uniformly sampled frames plus codec cues.
 
@@ -62,6 +64,8 @@ def extract_features(
     features, so bars never count as picture. Raises
     :class:`aura.video.VideoDecodeError` for an unusable file, ``too_large`` when a frame
     has more than ``max_frame_pixels`` pixels (checked before anything is decoded).
+    ``indices`` (frame numbers, e.g. uniform ones inside a time window) replaces the
+    ``num_frames`` uniform samples of the whole video.
 
     Memory: the sampled frames (T x H x W x 3 bytes) are the only full-size copy held;
     crops and rotation are views (see :class:`aura.features.frameset.FrameSet` for the rest).
@@ -70,7 +74,7 @@ def extract_features(
     if info is None:
         info = probe(p, verify=False, max_pixels=max_frame_pixels)
     index = packet_index(p, max_pixels=max_frame_pixels)
-    clip = sample_frames(p, num_frames, size=size, max_pixels=max_frame_pixels)
+    clip = sample_frames(p, num_frames, size=size, indices=indices, max_pixels=max_frame_pixels)
     frames = clip.frames
     if clip.padding is not None:
         top, bottom, left, right = clip.padding
@@ -94,3 +98,29 @@ def extract_features(
         index=index,
         max_pixels=max_pixels,
     )
+
+
+def video_features(
+    path: str | Path,
+    *,
+    num_frames: int,
+    max_pixels: int | None = MAX_PIXELS,
+    crop: Sequence[int] | None = None,
+    info: VideoInfo | None = None,
+    indices: Sequence[int] | None = None,
+) -> dict[str, float]:
+    """One video's feature row as stages 2 and 4 compute it (NaN where undefined, imputed later).
+
+    ``num_frames`` is the stage's ``num_frames``, ``max_pixels`` ``ingest.max_pixels``,
+    ``crop`` the letterbox padding of a stage-3 video (None for an original); ``info`` and
+    ``indices`` as in :func:`extract_features`. Every non-finite value (NaN, ±inf) is NaN.
+    """
+    values = extract_features(
+        path,
+        num_frames=int(num_frames),
+        info=info,
+        crop=tuple(int(v) for v in crop) if crop else None,  # type: ignore[arg-type]
+        max_frame_pixels=max_pixels,
+        indices=indices,
+    )
+    return {k: float(v) if np.isfinite(v) else float("nan") for k, v in values.items()}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,42 @@ from aura.video.writer import VideoWriter
 
 #: ``transform(frames, geometry)``: maps letterboxed frames to the frames to write (same size).
 FrameTransform = Callable[[Iterator[np.ndarray], dict[str, int]], Iterable[np.ndarray]]
+#: The geometry keys (and ``scaled_metadata`` columns) of the letterbox padding, in crop order.
+PAD_KEYS = ("pad_top", "pad_bottom", "pad_left", "pad_right")
+
+
+def letterbox_crop(geometry: Mapping[str, Any]) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) padding of a scaled video: the ``crop`` stage 4 cuts off."""
+    top, bottom, left, right = (int(geometry[k]) for k in PAD_KEYS)
+    return top, bottom, left, right
+
+
+def rescale_video(
+    src: str | Path,
+    dst: str | Path,
+    *,
+    method: str,
+    size: int,
+    crf: int,
+    max_pixels: int | None = MAX_PIXELS,
+    weights_path: str | Path | None = None,
+) -> dict[str, Any]:
+    """Stage 3 on one video: ``scaling.method`` ``letterbox`` (:func:`scale_video`) or
+    ``autoencoder`` (:func:`aura.video.vae_scale.scale_video_vae`, VAE in ``weights_path``).
+
+    Returns the geometry dict of :func:`scale_video` (what ``scaled_metadata`` records).
+    """
+    if method == "autoencoder":
+        from aura.video.vae_scale import scale_video_vae  # torch + diffusers only when asked
+
+        if weights_path is None:
+            raise ValueError("scaling.method=autoencoder needs scaling.autoencoder.weights_path")
+        return scale_video_vae(
+            src, dst, size=size, crf=crf, weights_path=weights_path, max_pixels=max_pixels
+        )
+    if method != "letterbox":
+        raise ValueError(f"scaling.method={method!r}: expected letterbox or autoencoder")
+    return scale_video(src, dst, size=size, crf=crf, max_pixels=max_pixels)
 
 
 def scale_video(

@@ -11,24 +11,24 @@ import polars as pl
 
 from aura.corpus.videos import ID_COLUMNS, stage_inputs
 from aura.executor import Task
-from aura.features import FEATURES, extract_features, to_matrix, to_table
+from aura.features import FEATURES, to_matrix, to_table, video_features
 from aura.pipelines.config import FeaturesConfig, IngestConfig, ScaledFeaturesConfig
 from aura.pipelines.stage import failures, run_video_stage
 from aura.video.limits import MAX_PIXELS
+from aura.video.scale import PAD_KEYS
 
 log = logging.getLogger(__name__)
 
 
 def features_one(task: Task, params: Mapping[str, Any]) -> dict[str, Any]:
     """Executor task: every feature of one video (NaN where undefined, imputed later)."""
-    crop = task.args.get("crop")
-    values = extract_features(
+    values = video_features(
         task.path,
         num_frames=int(params["num_frames"]),
-        crop=tuple(crop) if crop else None,
-        max_frame_pixels=params.get("max_pixels", MAX_PIXELS),
+        crop=task.args.get("crop"),
+        max_pixels=params.get("max_pixels", MAX_PIXELS),
     )
-    return {"features": {k: (None if not np.isfinite(v) else float(v)) for k, v in values.items()}}
+    return {"features": {k: (None if np.isnan(v) else v) for k, v in values.items()}}
 
 
 def _feature_table(
@@ -41,7 +41,10 @@ def _feature_table(
     cache_dir: str,
     max_pixels: int | None = MAX_PIXELS,
 ) -> tuple[pl.DataFrame, tuple[np.ndarray, list[str]], pl.DataFrame]:
-    """Features of ``work`` → (table, matrix, failures); failures hold ``skipped`` inputs too."""
+    """Features of ``work`` → (table, matrix, failures); failures hold ``skipped`` inputs too.
+
+    A ``crop`` column in ``work`` (stage 4: the letterbox padding) goes to each task.
+    """
     table = run_video_stage(
         features_one,
         work,
@@ -49,6 +52,7 @@ def _feature_table(
         params={"num_frames": config.num_frames, "max_pixels": max_pixels},
         executor=executor,
         cache_dir=cache_dir,
+        arg_columns=("crop",) if "crop" in work.columns else (),
     )
     failed = table.filter(pl.col("status") != "ok")
     for row in failed.head(20).iter_rows(named=True):
@@ -111,7 +115,7 @@ def extract_stage4(
 ) -> tuple[pl.DataFrame, tuple[np.ndarray, list[str]], pl.DataFrame]:
     """Stage 4 → ``features_stage4``: the same features on scaled videos, prefixed; + failures."""
     # The letterbox bars are cut off again, so stage-4 features describe only the picture.
-    pads = ["pad_top", "pad_bottom", "pad_left", "pad_right"]
+    pads = list(PAD_KEYS)
     ok = scaled_metadata.filter(pl.col("status") == "ok")
     crop = [pl.concat_list(pads).alias("crop")] if set(pads) <= set(ok.columns) else []
     work = ok.select(*ID_COLUMNS, *crop)

@@ -20,8 +20,8 @@ from aura.executor import Task, atomic_path
 from aura.pipelines.config import IngestConfig, ScalingConfig
 from aura.pipelines.stage import failures, run_video_stage
 from aura.video.limits import MAX_PIXELS
-from aura.video.scale import scale_video
-from aura.video.vae_scale import check_weights, scale_video_vae
+from aura.video.scale import rescale_video
+from aura.video.vae_scale import check_weights
 
 
 def check_autoencoder(scaling: ScalingConfig | Mapping[str, Any]) -> dict[str, str]:
@@ -46,17 +46,15 @@ def scale_one(task: Task, params: Mapping[str, Any]) -> dict[str, Any]:
     size, crf = int(params["target_size"]), int(params["crf"])
     cap = params.get("max_pixels", MAX_PIXELS)
     with atomic_path(output) as tmp:
-        if params["method"] == "autoencoder":
-            geometry = scale_video_vae(
-                task.path,
-                tmp,
-                size=size,
-                crf=crf,
-                weights_path=params["weights_path"],
-                max_pixels=cap,
-            )
-        else:
-            geometry = scale_video(task.path, tmp, size=size, crf=crf, max_pixels=cap)
+        geometry = rescale_video(
+            task.path,
+            tmp,
+            method=params["method"],
+            size=size,
+            crf=crf,
+            max_pixels=cap,
+            weights_path=params.get("weights_path"),
+        )
     return {"output": output, **geometry}
 
 
