@@ -1,6 +1,6 @@
 """Parameter blocks of the pipelines (``corpus``, ``ingest``, ``features``, ``scaled_features``,
-``scaling``, ``evaluation``): their keys, types, bounds and defaults. The other blocks are
-:class:`~aura.executor.ExecutorConfig`, :class:`~aura.augment.AugmentConfig` and
+``scaling``, ``evaluation``, ``release``): their keys, types, bounds and defaults. The other
+blocks are :class:`~aura.executor.ExecutorConfig`, :class:`~aura.augment.AugmentConfig` and
 :class:`~aura.training.config.TrainingConfig`; :mod:`aura.parameters` joins them all.
 
 The defaults here are the only ones; ``conf/base`` states a value only where the demo differs.
@@ -103,3 +103,34 @@ class IngestConfig(Section):
     # pixels per frame above which a video is too_large (never decoded), in every stage;
     # null: no cap. Default: what a 3840x2160 frame needs.
     max_pixels: int | None = Field(MAX_PIXELS, ge=1)
+
+
+class ReleaseConfig(Section):
+    """``release``: which models become the detector, how, and its calibration and threshold
+    (both fitted on the out-of-fold predictions of the released models)."""
+
+    PREFIX: ClassVar[str] = "release"
+
+    # null: the model with the best pooled out-of-fold ROC-AUC; a list: their ensemble (mean logit)
+    models: tuple[str, ...] | None = Field(None, min_length=1)
+    # fold_ensemble: the K fold models as trained; refit: each model retrained on every video
+    strategy: Literal["fold_ensemble", "refit"] = "fold_ensemble"
+    calibration: Literal["platt", "isotonic", "none"] = "platt"
+    threshold: str = "youden"  # youden | max_f1 | fpr:<x> (highest TPR with FPR <= x)
+
+    @field_validator("models")
+    @classmethod
+    def _unique(cls, models: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if models is not None and len(set(models)) != len(models):
+            raise ValueError(f"lists a model twice: {list(models)}")
+        return models
+
+    @field_validator("threshold")
+    @classmethod
+    def _rule(cls, rule: str) -> str:
+        from aura.release.threshold import parse_rule
+
+        try:
+            return str(parse_rule(rule))
+        except ValueError:
+            raise ValueError("must be youden, max_f1 or fpr:<x> with 0 <= x <= 1") from None

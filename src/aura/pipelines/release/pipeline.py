@@ -1,0 +1,70 @@
+"""Release pipeline: every grid cell's fold model + the out-of-fold predictions → ``detector``
+(a versioned folder, see :class:`aura.datasets.DetectorDataset`) and ``release_metrics``."""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from kedro.pipeline import Pipeline, node, pipeline
+
+from aura.pipelines.release.nodes import assemble_detector, choose_models, release_members
+from aura.training.grid import Grid, current_grid, namespace
+
+
+def _with_cells(cells: list[tuple[str, int]]) -> Callable[..., Any]:
+    """:func:`release_members` with the grid's cells fixed (Kedro passes the datasets)."""
+    sig = inspect.signature(release_members)
+
+    @wraps(release_members)
+    def bound(*args: Any) -> Any:
+        return release_members(*args, cells=cells)
+
+    bound.__signature__ = sig.replace(  # type: ignore[attr-defined]
+        parameters=[p for p in sig.parameters.values() if p.name != "cells"]
+    )
+    return bound
+
+
+def create_pipeline(grid: Grid | None = None, **kwargs: object) -> Pipeline:
+    """Reads ``<model>.fold_<k>.model`` for every cell of ``grid`` (default: the current one)."""
+    grid = grid or current_grid()
+    cells = grid.cells()
+    with warnings.catch_warnings():
+        # dotted "<model>.fold_<k>.model" names read outside their namespace, on purpose
+        warnings.filterwarnings("ignore", message="One or more dataset names contain")
+        members = node(
+            _with_cells(cells),
+            [
+                "release_models",
+                "params:release",
+                "params:training",
+                "cv_folds",
+                "model_input_table",
+                "scaled_metadata",
+                *[f"{namespace(m, k)}.model" for m, k in cells],
+            ],
+            "release_members",
+            name="release_members",
+        )
+    return pipeline(
+        [
+            node(
+                choose_models,
+                ["cv_predictions", "params:release", "params:training"],
+                "release_models",
+                name="choose_release_models",
+            ),
+            members,
+            node(
+                assemble_detector,
+                ["release_members", "cv_predictions", "cv_folds", "params:release", "parameters"],
+                ["detector", "release_metrics"],
+                name="assemble_detector",
+            ),
+        ],
+        tags="release",
+    )
