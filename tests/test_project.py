@@ -323,3 +323,177 @@ def test_kedro_viz_serves_the_pipelines(demo_project: Path, tmp_path: Path) -> N
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+def _default_run(project: Path):
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("aura")
+    runs = client.search_runs([exp.experiment_id], order_by=["attributes.start_time DESC"])
+    return client, next(r for r in runs if r.data.tags.get("mlflow.runName") == "__default__")
+
+
+def _aura(project: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "aura"), *args],
+        cwd=project,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_demo_run_releases_a_detector_and_logs_the_model(demo_project: Path) -> None:
+    base = demo_project / "data" / "06_models" / "detector"
+    manifest = json.loads((latest_version(base) / "manifest.json").read_text())
+    summary = _latest_csv(demo_project / "data" / "08_reporting" / "cv_summary.csv")
+    assert manifest["strategy"] == "fold_ensemble" and len(manifest["models"]) == 1
+    assert manifest["models"][0] in set(summary["model"])
+    assert len(manifest["members"]) == 5 and manifest["calibration"]["method"] == "platt"
+    assert 0.0 < manifest["threshold"] < 1.0 and manifest["threshold_rule"] == "youden"
+    assert manifest["git_commit"] and len(manifest["config_hash"]) == 12
+    assert {"roc_auc", "f1"} <= set(manifest["oof_metrics"])
+    client, run = _default_run(demo_project)
+    assert manifest["config_hash"] == run.data.tags["config_hash"]
+    # kedro-mlflow's pipeline_ml_factory logged the inference pipeline as a pyfunc model
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{demo_project / 'mlflow.db'}")
+    try:
+        info = mlflow.models.get_model_info(f"runs:/{run.info.run_id}/model")
+    finally:
+        mlflow.set_tracking_uri("")
+    assert "python_function" in info.flavors
+
+
+@pytest.fixture(scope="module")
+def demo_predictions(demo_project: Path, tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
+    """``aura predict data/01_raw/demo/videos --out p.json`` in the demo project."""
+    out = tmp_path_factory.mktemp("predict") / "p.json"
+    result = _aura(demo_project, "predict", "data/01_raw/demo/videos", "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(out.read_text())
+
+
+def test_predict_scores_every_demo_file(demo_project: Path, demo_predictions: list[dict]) -> None:
+    videos = demo_project / "data" / "01_raw" / "demo" / "videos"
+    files = {str(Path("data/01_raw/demo/videos") / p.relative_to(videos)) for p in videos.rglob("*")
+             if p.is_file()}
+    rows = {r["path"]: r for r in demo_predictions}
+    assert set(rows) == files
+    ok = [r for r in rows.values() if r["status"] == "ok"]
+    bad = [r for r in rows.values() if r["status"] != "ok"]
+    assert len(ok) >= 40 and {"empty_file", "corrupt", "not_video"} <= {r["status"] for r in bad}
+    assert all(r["error"] and r["path"] in r["error"] for r in bad)
+    for r in ok:
+        assert 0.0 <= r["probability"] <= 1.0 and r["label"] in ("real", "fake")
+        assert 1 <= len(r["segments"]) <= 32 and r["segments"][0]["start_s"] == 0.0
+
+
+def test_inference_pipeline_agrees_with_predict(
+    demo_project: Path, demo_predictions: list[dict]
+) -> None:
+    paths = sorted(r["path"] for r in demo_predictions)[:12]
+    pl.DataFrame({"path": paths}).write_csv(demo_project / "data/01_raw/inference_videos.csv")
+    kedro(demo_project, "run", "--pipelines=inference")
+    out = latest_version(demo_project / "data/07_model_output/inference_predictions.json")
+    piped = {r["path"]: r for r in json.loads(out.read_text())}
+    cli = {r["path"]: r for r in demo_predictions}
+    assert sorted(piped) == paths
+    for p in paths:
+        assert piped[p]["status"] == cli[p]["status"]
+        assert piped[p]["probability"] == cli[p]["probability"]
+        assert piped[p]["segments"] == cli[p]["segments"]
+
+
+def test_served_model_answers_with_the_same_scores(
+    demo_project: Path, demo_predictions: list[dict], tmp_path: Path
+) -> None:
+    import base64
+
+    _, run = _default_run(demo_project)
+    port = _free_port()
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "mlflow", "models", "serve",
+            "-m", f"runs:/{run.info.run_id}/model",
+            "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port),
+        ],
+        cwd=demo_project,
+        env={
+            **_env(),
+            "MLFLOW_TRACKING_URI": f"sqlite:///{demo_project / 'mlflow.db'}",
+            # mlflow starts `uvicorn` by name: the venv's bin must be on PATH
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        },
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline, up = time.monotonic() + 240, False
+        while time.monotonic() < deadline and not up and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=5) as r:
+                    up = r.status == 200
+            except OSError:
+                time.sleep(1)
+        assert up, f"server did not answer in 240 s:\n{(tmp_path / 'serve.log').read_text()[-3000:]}"
+        cli = {r["path"]: r for r in demo_predictions}
+        ok = sorted(p for p, r in cli.items() if r["status"] == "ok")[:4]
+        bad = sorted(p for p, r in cli.items() if r["status"] != "ok")[:2]
+        upload = base64.b64encode((demo_project / ok[0]).read_bytes()).decode()
+        records = [{"path": str(demo_project / p)} for p in ok + bad]
+        records.append({"video_b64": upload, "name": "upload.mp4"})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/invocations",
+            data=json.dumps({"dataframe_records": records}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=300) as r:
+            served = json.load(r)["predictions"]
+        assert len(served) == len(records)
+        for p, row in zip(ok + bad, served, strict=False):
+            assert row["status"] == cli[p]["status"], row
+            assert row["probability"] == pytest.approx(cli[p]["probability"], abs=1e-9)
+        assert served[-1]["status"] == "ok"
+        assert served[-1]["probability"] == pytest.approx(cli[ok[0]]["probability"], abs=1e-9)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def test_predict_with_the_logged_model_and_explanations(
+    demo_project: Path, demo_predictions: list[dict], tmp_path: Path
+) -> None:
+    _, run = _default_run(demo_project)
+    cli = {r["path"]: r for r in demo_predictions}
+    path = sorted(p for p, r in cli.items() if r["status"] == "ok")[0]
+    out, explain = tmp_path / "p.json", tmp_path / "explain"
+    result = _aura(
+        demo_project,
+        "predict",
+        path,
+        "--detector",
+        f"runs:/{run.info.run_id}/model",
+        "--out",
+        str(out),
+        "--explain",
+        str(explain),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (row,) = json.loads(out.read_text())
+    assert row["probability"] == cli[path]["probability"]
+    assert row["detector_version"] == cli[path]["detector_version"]
+    (doc,) = [json.loads(p.read_text()) for p in explain.glob("*.json")]
+    assert (explain / doc["png"]).read_bytes()[:4] == b"\x89PNG"
+    # the demo releases one model; a feature baseline explains with named contributions
+    if demo_predictions[0]["model"] in ("logistic_regression", "svm"):
+        assert len(doc["contributions"]) == 10 and doc["contributions"][0]["description"]
+    else:
+        assert doc["gradcam"] is not None or doc["segments"][0]["logit_drop"] is not None

@@ -287,3 +287,75 @@ def config_cmd(key: str | None, env: str | None, params: str) -> None:
             raise click.ClickException(f"{key}: no such parameter")
         values = values[part]
     click.echo(yaml.safe_dump(values, sort_keys=False).rstrip())
+
+
+@main.command("predict")
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--detector",
+    "detector_ref",
+    default=None,
+    metavar="DIR|runs:/…|models:/…",
+    help="Detector folder or MLflow model URI [default: the newest released in this project].",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the predictions to F.json, F.csv or F.parquet.",
+)
+@click.option(
+    "--explain",
+    "explain_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write a PNG contact sheet and a JSON of explanations per video into DIR.",
+)
+@click.option("--strict", is_flag=True, help="Exit 1 when any file could not be scored.")
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
+def predict_cmd(
+    paths: tuple[str, ...],
+    detector_ref: str | None,
+    out: Path | None,
+    explain_dir: Path | None,
+    strict: bool,
+    progress: bool,
+) -> None:
+    """Score videos: files, folders (recursive), a manifest CSV (column `path`), or `-` to read
+    paths from stdin. A file that cannot be scored gets a status row (exit 0; --strict: 1)."""
+    from aura.inference import cli
+    from aura.inference.explain import explainer, write_explanations
+    from aura.inference.predict import predict_videos
+    from aura.release import load_detector
+
+    try:
+        if out is not None and out.suffix.lower() not in cli.OUT_SUFFIXES:
+            raise cli.PredictError(f"--out {out}: use a .json, .csv or .parquet file")
+        files = cli.collect_paths(paths)
+        folder = cli.resolve_detector(detector_ref)
+        detector = load_detector(folder)
+    except (cli.PredictError, ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if not files:
+        raise click.ClickException(f"no files found in {', '.join(paths)}")
+    config = detector.inference_config()
+    explain = explainer(detector, config) if explain_dir is not None else None
+    table = predict_videos(
+        cli.requests_for(files), detector, config, progress=progress, after=explain
+    )
+    if explain is not None and explain_dir is not None:
+        written = write_explanations(explain.results, explain_dir)
+        click.echo(f"explanations: {len(written)} videos in {explain_dir}", err=True)
+    click.echo(cli.render_table(table))
+    click.echo(
+        f"detector {detector.manifest.version} ({folder}); "
+        + ", ".join(f"{k}: {v}" for k, v in cli.summary(table).items()),
+        err=True,
+    )
+    if out is not None:
+        try:
+            cli.write_output(table, out)
+        except cli.PredictError as exc:
+            raise click.ClickException(str(exc)) from None
+    if strict and cli.failed(table):
+        raise SystemExit(1)

@@ -18,11 +18,13 @@ from pydantic import Field, model_validator
 from aura.augment import AugmentConfig
 from aura.config import FieldProblem, Section, parse
 from aura.executor import ExecutorConfig
+from aura.inference.config import InferenceConfig
 from aura.pipelines.config import (
     CorpusConfig,
     EvaluationConfig,
     FeaturesConfig,
     IngestConfig,
+    ReleaseConfig,
     ScaledFeaturesConfig,
     ScalingConfig,
 )
@@ -50,6 +52,8 @@ class AuraConfig(Section):
     scaled_features: ScaledFeaturesConfig = _block()
     training: TrainingConfig = _block()
     evaluation: EvaluationConfig = _block()
+    release: ReleaseConfig = _block()
+    inference: InferenceConfig = _block()
 
     @model_validator(mode="after")
     def _output_dirs(self) -> AuraConfig:
@@ -58,6 +62,16 @@ class AuraConfig(Section):
                 raise FieldProblem(
                     (block, "output_dir"), "is required (conf/base: a path from globals.yml)"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _released_models_trained(self) -> AuraConfig:
+        trained = self.training.models
+        if self.release.models and (extra := [m for m in self.release.models if m not in trained]):
+            raise FieldProblem(
+                ("release", "models"),
+                f"lists {extra}, not in training.models ({', '.join(trained)})",
+            )
         return self
 
     def blocks(self) -> dict[str, Any]:

@@ -1,16 +1,19 @@
 """The few Kedro datasets kedro-datasets lacks: NumPy matrices with column names, video folders,
-trained torch models (weights-only), fitted scikit-learn baselines (skops), and MLflow artifacts that keep Kedro's run-wide save version."""
+trained models as safe artifacts (skops / safetensors, by the model's kind), and MLflow artifacts
+that keep Kedro's run-wide save version."""
 
+from aura.datasets.detector import DetectorDataset
+from aura.datasets.explanations import ExplanationsDataset
 from aura.datasets.matrix import MatrixDataset
-from aura.datasets.skops_model import SkopsModelDataset
-from aura.datasets.torch_model import TorchModelDataset
+from aura.datasets.model_artifact import ModelArtifactDataset
 from aura.datasets.tracked import VersionedArtifactDataset
 from aura.datasets.video_folder import VideoFolderDataset
 
 __all__ = [
+    "DetectorDataset",
+    "ExplanationsDataset",
     "MatrixDataset",
-    "SkopsModelDataset",
-    "TorchModelDataset",
+    "ModelArtifactDataset",
     "VersionedArtifactDataset",
     "VideoFolderDataset",
 ]
