@@ -23,9 +23,7 @@ from aura.pipelines import (
 #: upload (with an optional ``name``). Explicit, because kedro-mlflow's default ("auto") would
 #: load ``inference_videos`` from the catalog at the end of every run.
 SIGNATURE = ModelSignature(
-    inputs=Schema(
-        [ColSpec("string", c, required=False) for c in ("path", "video_b64", "name")]
-    )
+    inputs=Schema([ColSpec("string", c, required=False) for c in ("path", "video_b64", "name")])
 )
 
 #: Stages in run order; ``__default__`` chains them all.

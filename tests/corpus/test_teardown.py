@@ -16,8 +16,6 @@ from ..conftest import aura_cli, zip_of
 CSV = b"cascade_id,video_url,label\nf0,https://www.youtube.com/watch?v=AAAAAAAAAAA,fake\n"
 
 
-
-
 def snapshot(root: Path) -> dict[str, str]:
     """Every file and folder under ``root`` (files with their sha256)."""
     return {

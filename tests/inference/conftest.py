@@ -71,9 +71,7 @@ def scoring_videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def detector_dir(
-    scoring_videos: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
-) -> Path:
+def detector_dir(scoring_videos: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A released-style detector: LR fitted on the good clips' real features + a tiny
     naive_cnn, Platt-calibrated, saved as a versioned folder (``<base>/<version>/detector``)."""
     tmp = tmp_path_factory.mktemp("detector")
@@ -86,8 +84,10 @@ def detector_dir(
         rows.append(table.with_columns(target=int(p.name.startswith("fake"))))
     import polars as pl
 
-    feats = pl.concat(rows, how="vertical_relaxed").with_row_index("i").with_columns(
-        pl.format("v{}", "i").alias("video_id")
+    feats = (
+        pl.concat(rows, how="vertical_relaxed")
+        .with_row_index("i")
+        .with_columns(pl.format("v{}", "i").alias("video_id"))
     )
     lr = fit_baseline("logistic_regression", feats, feats["video_id"].to_list(), {"C": 0.5})
     torch.manual_seed(0)

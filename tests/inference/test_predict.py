@@ -37,7 +37,8 @@ def _run_pipeline(paths: list[str], detector_dir: Path, **inference: object) -> 
         }
     )
     out = SequentialRunner().run(create_pipeline(), catalog)
-    return out["inference_predictions"].load() if hasattr(out["inference_predictions"], "load") else out["inference_predictions"]
+    result = out["inference_predictions"]
+    return result.load() if hasattr(result, "load") else result
 
 
 def _by_path(rows: list[dict]) -> dict[str, dict]:
@@ -92,7 +93,9 @@ def test_rows_carry_scores_segments_and_statuses(
         segs = row["segments"]
         assert 1 <= len(segs) <= 4  # inference.max_segments of the detector's config
         assert segs[0]["start_s"] == 0 and segs[-1]["end_s"] == pytest.approx(row["duration_s"])
-        assert all(a["end_s"] == pytest.approx(b["start_s"]) for a, b in zip(segs, segs[1:]))
+        assert all(
+            a["end_s"] == pytest.approx(b["start_s"]) for a, b in zip(segs, segs[1:], strict=False)
+        )
     # the readable table names every file
     assert all(Path(p).name in result.output for p in map(str, scoring_videos.values()))
 
@@ -101,7 +104,9 @@ def test_strict_exit_code_and_path_sources(
     scoring_videos: dict[str, Path], detector_dir: Path, tmp_path: Path
 ) -> None:
     good, bad = scoring_videos["fake_1.mp4"], scoring_videos["truncated.mp4"]
-    assert aura_cli("predict", good, bad, "--detector", detector_dir, "--no-progress").exit_code == 0
+    assert (
+        aura_cli("predict", good, bad, "--detector", detector_dir, "--no-progress").exit_code == 0
+    )
     strict = aura_cli("predict", good, bad, "--detector", detector_dir, "--strict", "--no-progress")
     assert strict.exit_code == 1
     ok = aura_cli("predict", good, "--detector", detector_dir, "--strict", "--no-progress")
@@ -157,8 +162,14 @@ def test_explanations_are_written(
     good = scoring_videos["fake_1.mp4"]
     out = tmp_path / "explain"
     res = aura_cli(
-        "predict", good, scoring_videos["empty.mp4"], "--detector", detector_dir,
-        "--explain", out, "--no-progress",
+        "predict",
+        good,
+        scoring_videos["empty.mp4"],
+        "--detector",
+        detector_dir,
+        "--explain",
+        out,
+        "--no-progress",
     )
     assert res.exit_code == 0, res.output
     (png,) = sorted(out.glob("*.png"))

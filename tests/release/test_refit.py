@@ -12,6 +12,7 @@ from aura.release import Calibration, Detector, load_detector, save_detector
 from aura.release.build import refit_epochs, refit_members
 from aura.training import make_folds
 from aura.training.config import TrainingConfig
+from tests.conftest import make_clip_items
 from tests.release.conftest import (
     CLIP,
     TINY_NET,
@@ -20,7 +21,6 @@ from tests.release.conftest import (
     tiny_clip_model,
     video_inputs,
 )
-from tests.conftest import make_clip_items
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*LeafSpec.*:FutureWarning")
 

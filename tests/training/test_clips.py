@@ -17,7 +17,7 @@ from aura.training.clips import (
     jitter_indices,
     to_tensor,
 )
-from aura.video import VideoDecodeError, probe, sample_frames, sample_indices, write_video
+from aura.video import VideoDecodeError, sample_frames, sample_indices
 from tests.conftest import make_clip_items
 
 SIZE = 64

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from aura.video import iter_frames, probe, write_video
 from aura.video.scale import scale_video

@@ -52,7 +52,8 @@ def collect_paths(args: Sequence[str], stdin: TextIO | None = None) -> list[str]
             out.extend(
                 str(p)
                 for p in sorted(path.rglob("*"))
-                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
         elif path.suffix.lower() == ".csv" and path.is_file():
             out.extend(_manifest(path))
@@ -133,8 +134,9 @@ def render_table(table: pl.DataFrame) -> str:
                 "" if r["probability"] is None else f"{r['probability']:.3f}",
                 r["label"] or "",
                 "" if r["fold_spread"] is None else f"{r['fold_spread']:.3f}",
-                "" if peak is None else f"{peak['start_s']:.1f}-{peak['end_s']:.1f}s "
-                f"{peak['probability']:.2f}",
+                ""
+                if peak is None
+                else f"{peak['start_s']:.1f}-{peak['end_s']:.1f}s {peak['probability']:.2f}",
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

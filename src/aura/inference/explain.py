@@ -47,7 +47,7 @@ class Explanation:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def _frame_times(video: VideoInputs, num_frames: int) -> list[float]:
+def frame_times(video: VideoInputs, num_frames: int) -> list[float]:
     """Times (s) of the whole-video clip's frames: uniform indices of the scaled video."""
     n = max(video.scaled_n_frames, 1)
     idx = sample_indices(n, num_frames)
@@ -90,7 +90,7 @@ def explain_video(detector: Any, video: VideoInputs, score: Any, top_k: int) -> 
         spec = member.model_kind.clip_spec(member.artifact)
         clip = video.clips[spec]
         net = member.artifact.network()
-        member_times = _frame_times(video, spec.num_frames)
+        member_times = frame_times(video, spec.num_frames)
         drops.append(segment_occlusion(net, clip, member_times, video.segments))
         cam = gradcam(net, clip)
         if cam.ok and (frames is None or cam.heatmaps.shape == cams[0].shape):
@@ -102,7 +102,7 @@ def explain_video(detector: Any, video: VideoInputs, score: Any, top_k: int) -> 
     if frames is None and drops:  # clip models without Grad-CAM: still show the frames
         first = next(m for m in detector.members if m.kind == "clips")
         spec = first.model_kind.clip_spec(first.artifact)
-        frames, times = unnormalise(video.clips[spec]), _frame_times(video, spec.num_frames)
+        frames, times = unnormalise(video.clips[spec]), frame_times(video, spec.num_frames)
     segment_drops = (
         np.nanmean(np.stack(drops), axis=0) if drops else np.full(len(video.segments), np.nan)
     )

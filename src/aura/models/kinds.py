@@ -63,7 +63,9 @@ class ModelKind:
             whole = float(net(video.clips[spec]).reshape(-1)[0])
             seg = video.segment_clips.get(spec)
             segs = (
-                net(seg).reshape(-1).double().numpy() if seg is not None and len(seg) else np.zeros(0)
+                net(seg).reshape(-1).double().numpy()
+                if seg is not None and len(seg)
+                else np.zeros(0)
             )
         return whole, segs
 

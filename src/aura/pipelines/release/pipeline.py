@@ -3,30 +3,13 @@
 
 from __future__ import annotations
 
-import inspect
 import warnings
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
 
 from kedro.pipeline import Pipeline, node, pipeline
 
+from aura.pipelines.binding import bind
 from aura.pipelines.release.nodes import assemble_detector, choose_models, release_members
 from aura.training.grid import Grid, current_grid, namespace
-
-
-def _with_cells(cells: list[tuple[str, int]]) -> Callable[..., Any]:
-    """:func:`release_members` with the grid's cells fixed (Kedro passes the datasets)."""
-    sig = inspect.signature(release_members)
-
-    @wraps(release_members)
-    def bound(*args: Any) -> Any:
-        return release_members(*args, cells=cells)
-
-    bound.__signature__ = sig.replace(  # type: ignore[attr-defined]
-        parameters=[p for p in sig.parameters.values() if p.name != "cells"]
-    )
-    return bound
 
 
 def create_pipeline(grid: Grid | None = None, **kwargs: object) -> Pipeline:
@@ -37,7 +20,7 @@ def create_pipeline(grid: Grid | None = None, **kwargs: object) -> Pipeline:
         # dotted "<model>.fold_<k>.model" names read outside their namespace, on purpose
         warnings.filterwarnings("ignore", message="One or more dataset names contain")
         members = node(
-            _with_cells(cells),
+            bind(release_members, cells=cells),
             [
                 "release_models",
                 "params:release",

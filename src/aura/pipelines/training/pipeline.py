@@ -9,14 +9,12 @@ registered model needs no edit here.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
-from functools import wraps
-from typing import Any
 
 from kedro.pipeline import Node, Pipeline, node, pipeline
 
 from aura.models import model_entry
+from aura.pipelines.binding import bind
 from aura.pipelines.training.deep import predict_clip_cell, train_clip_cell
 from aura.pipelines.training.nodes import (
     cv_folds,
@@ -28,33 +26,16 @@ from aura.pipelines.training.nodes import (
 from aura.training.grid import Grid, current_grid, namespace
 
 
-def _bind(fn: Callable[..., Any], **fixed: Any) -> Callable[..., Any]:
-    """``fn`` with keyword arguments fixed, keeping its name, docstring and type hints.
-
-    (A ``functools.partial`` has no name, so Kedro's logs and parameter validation warn.)
-    """
-    sig = inspect.signature(fn)
-
-    @wraps(fn)
-    def bound(*args: Any) -> Any:
-        return fn(*args, **fixed)
-
-    bound.__signature__ = sig.replace(  # type: ignore[attr-defined]
-        parameters=[p for p in sig.parameters.values() if p.name not in fixed]
-    )
-    return bound
-
-
 def _features_nodes(model: str, fold: int) -> list[Node]:
     return [
         node(
-            _bind(train_model, model=model, fold=fold),
+            bind(train_model, model=model, fold=fold),
             ["cv_folds", "model_input_table", "params:model_params", "params:seed"],
             "model",
             name="train",
         ),
         node(
-            _bind(predict_fold, model=model, fold=fold),
+            bind(predict_fold, model=model, fold=fold),
             ["model", "cv_folds", "model_input_table", "video_index"],
             "predictions",
             name="predict",
@@ -65,7 +46,7 @@ def _features_nodes(model: str, fold: int) -> list[Node]:
 def _clip_nodes(model: str, fold: int) -> list[Node]:
     return [
         node(
-            _bind(train_clip_cell, model=model, fold=fold),
+            bind(train_clip_cell, model=model, fold=fold),
             [
                 "cv_folds",
                 "scaled_metadata",
@@ -78,7 +59,7 @@ def _clip_nodes(model: str, fold: int) -> list[Node]:
             name="train",
         ),
         node(
-            _bind(predict_clip_cell, model=model, fold=fold),
+            bind(predict_clip_cell, model=model, fold=fold),
             ["model", "cv_folds", "scaled_metadata", "video_index"],
             "predictions",
             name="predict",
