@@ -10,7 +10,7 @@ export KEDRO_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test install bench viz clean-data
+.PHONY: run test install bench bench-predict viz clean-data
 
 install: $(STAMP)
 
@@ -27,6 +27,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/sampler.py $(ARGS)
+
+bench-predict: $(STAMP)
+	$(BIN)/python bench/predict.py $(ARGS)
 
 viz: $(STAMP)
 	$(BIN)/kedro viz run --no-browser --host 127.0.0.1 --port 4141

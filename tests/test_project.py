@@ -350,9 +350,12 @@ def test_demo_run_releases_a_detector_and_logs_the_model(demo_project: Path) -> 
     base = demo_project / "data" / "06_models" / "detector"
     manifest = json.loads((latest_version(base) / "manifest.json").read_text())
     summary = _latest_csv(demo_project / "data" / "08_reporting" / "cv_summary.csv")
+    # the newest release is the newest run's (an earlier test may have rerun the job)
+    training = manifest["config"]["training"]
     assert manifest["strategy"] == "fold_ensemble" and len(manifest["models"]) == 1
-    assert manifest["models"][0] in set(summary["model"])
-    assert len(manifest["members"]) == 5 and manifest["calibration"]["method"] == "platt"
+    assert manifest["models"][0] in set(summary["model"]) & set(training["models"])
+    assert len(manifest["members"]) == training["n_folds"]
+    assert manifest["calibration"]["method"] == "platt"
     assert 0.0 < manifest["threshold"] < 1.0 and manifest["threshold_rule"] == "youden"
     assert manifest["git_commit"] and len(manifest["config_hash"]) == 12
     assert {"roc_auc", "f1"} <= set(manifest["oof_metrics"])
@@ -399,7 +402,9 @@ def test_predict_scores_every_demo_file(demo_project: Path, demo_predictions: li
 def test_inference_pipeline_agrees_with_predict(
     demo_project: Path, demo_predictions: list[dict]
 ) -> None:
-    paths = sorted(r["path"] for r in demo_predictions)[:12]
+    ok = sorted(r["path"] for r in demo_predictions if r["status"] == "ok")
+    bad = sorted(r["path"] for r in demo_predictions if r["status"] != "ok")
+    paths = sorted(ok[:4] + bad[:1])
     pl.DataFrame({"path": paths}).write_csv(demo_project / "data/01_raw/inference_videos.csv")
     kedro(demo_project, "run", "--pipelines=inference")
     out = latest_version(demo_project / "data/07_model_output/inference_predictions.json")
@@ -531,7 +536,7 @@ def test_explanations_are_faithful_on_the_demo(demo_project: Path, tmp_path: Pat
     fakes = index.filter((pl.col("status") == "ok") & (pl.col("label") == "fake"))["path"]
     top, rand = [], []
     spec = detector.input_spec(detector.inference_config().segment_s, 32)
-    for path in fakes.to_list()[:8]:
+    for path in fakes.to_list()[:6]:
         video = prepare_video(path, spec, tmp_path)
         if member.kind == "features":
             model = member.artifact
