@@ -544,7 +544,9 @@ def test_explanations_are_faithful_on_the_demo(demo_project: Path, tmp_path: Pat
             medians = dict(zip(model.feature_names, model.pipeline[0].statistics_, strict=True))
             ranked = [c.column for c in feature_contributions(model, video.features, None)]
 
-            def drop(column: str, row=video.features, model=model, medians=medians) -> float:
+            def drop(
+                column: str, row=video.features, base=base, model=model, medians=medians
+            ) -> float:
                 neutral = row.with_columns(pl.lit(medians[column]).alias(column))
                 return base - float(logit(model.predict_proba(neutral))[0])
 

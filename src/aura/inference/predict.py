@@ -22,18 +22,10 @@ import polars as pl
 from aura.inference.config import InferenceConfig
 from aura.inference.inputs import VideoInputs
 from aura.video import VideoDecodeError
+from aura.video.errors import STATUS_OF_REASON
 
 log = logging.getLogger(__name__)
 
-#: Reasons of :class:`VideoDecodeError` → the ``status`` of the row (as ``video_index`` has).
-STATUS = {
-    "missing": "missing_file",
-    "empty": "empty_file",
-    "unreadable": "unreadable",
-    "not_video": "not_video",
-    "too_large": "too_large",
-    "corrupt": "corrupt",
-}
 SEGMENT = pl.Struct({"start_s": pl.Float64, "end_s": pl.Float64, "probability": pl.Float64})
 #: ``inference_predictions``: one row per requested video, in request order.
 SCHEMA: dict[str, pl.DataType] = {
@@ -127,7 +119,7 @@ def _row(detector: Any, name: str, **values: Any) -> dict[str, Any]:
 
 def _failure(err: Exception) -> tuple[str, str]:
     if isinstance(err, VideoDecodeError):
-        return STATUS.get(err.reason, err.reason), str(err)
+        return STATUS_OF_REASON.get(err.reason, err.reason), str(err)
     if isinstance(err, RequestError):
         return "bad_request", str(err)
     return "error", f"{type(err).__name__}: {err}"

@@ -18,3 +18,14 @@ class VideoDecodeError(RuntimeError):
         self.detail = detail
         msg = f"{self.path}: {reason}"
         super().__init__(f"{msg}: {detail}" if detail else msg)
+
+
+#: ``VideoDecodeError.reason`` → the ``status`` of a row (``video_index``, predictions).
+STATUS_OF_REASON = {
+    "missing": "missing_file",
+    "empty": "empty_file",
+    "unreadable": "unreadable",
+    "not_video": "not_video",
+    "too_large": "too_large",
+    "corrupt": "corrupt",
+}

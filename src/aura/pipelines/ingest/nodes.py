@@ -15,18 +15,12 @@ from aura.corpus import annotations as ann
 from aura.corpus.locate import index_files, pick
 from aura.pipelines.config import CorpusConfig, IngestConfig
 from aura.video import VideoDecodeError, probe
+from aura.video.errors import STATUS_OF_REASON
 
 log = logging.getLogger(__name__)
 
 #: ``VideoDecodeError.reason`` → ``video_index.status``.
-PROBE_STATUS = {
-    "missing": "missing_file",
-    "empty": "empty_file",
-    "unreadable": "unreadable",
-    "not_video": "not_video",
-    "too_large": "too_large",
-    "corrupt": "corrupt",
-}
+PROBE_STATUS = STATUS_OF_REASON
 #: The ``video_index`` contract columns (ARCHITECTURE.md), in this order; extras follow.
 INDEX_COLUMNS = [
     "video_id",
