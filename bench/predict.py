@@ -24,7 +24,9 @@ Groups: ``demo`` (the first ``--demo`` good originals of ``data/01_raw/demo``), 
 generated 1280x720 10-s clip) and ``1080x1920`` (a generated 15-s portrait clip), both 30 fps.
 Seconds per video are medians over ``--repeats``; the ratio is predict / bare (target <= 1.15).
 ``load s`` is the median ``load_detector`` time. Before timing, the bare inputs and logits are
-checked to equal the detector's own on one demo file.
+checked to equal the detector's own on one demo file. Each family's note gives the share of
+the CPUs other processes used while it ran: torch's two threads per process make timings on a
+busy 2-core machine swing by 2x, so rerun (``--families``) what ran beside other work.
 
 Serving: ``mlflow models serve`` of the project's newest logged model ("model") on a free local
 port; the 720p clip POSTed as ``{"dataframe_records": [{"path": ...}]}``, one warm-up, then the
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import json
 import logging
@@ -155,8 +158,8 @@ class Family:
     parts: list[tuple[str, Path]] = field(default_factory=list)  # (kind, part file)
 
 
-def build_family(project: Project, family: str, work: Path) -> Family | str:
-    """A one-model fold-ensemble detector of ``family``, saved under ``work``; or why not."""
+def build_family(project: Project, family: str, scratch: Path) -> Family | str:
+    """A one-model fold-ensemble detector of ``family``, saved under ``scratch``; or why not."""
     from aura.release import save_detector
     from aura.release.build import assemble, fold_members
 
@@ -182,7 +185,7 @@ def build_family(project: Project, family: str, work: Path) -> Family | str:
         calibration=config.release.calibration,
         threshold_rule=config.release.threshold,
     )
-    folder = work / "detectors" / family / detector.version / "detector"
+    folder = scratch / family / detector.version / "detector"
     save_detector(detector, folder)
     parts = [(m.kind, folder / "parts" / m.file) for m in members]
     return Family(family, model, folder, parts)
@@ -276,6 +279,32 @@ def check_same(project: Project, fam: Family, spec: Any, file: Path) -> str:
     return "yes" if same else "NO: logits differ"
 
 
+class OtherLoad:
+    """Share of the machine's CPU time that other processes used since the last call
+    (``/proc/stat`` busy time minus this process's own, children included)."""
+
+    def __init__(self) -> None:
+        self._last = self._now()
+
+    @staticmethod
+    def _now() -> tuple[float, float, float] | None:
+        try:
+            ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        except (OSError, ValueError):
+            return None
+        busy = (sum(ticks[:8]) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+        own = sum(os.times()[:4])
+        return busy, own, time.perf_counter()
+
+    def share(self) -> str:
+        now, last = self._now(), self._last
+        self._last = now
+        if now is None or last is None or now[2] <= last[2]:
+            return "unknown"
+        other = (now[0] - last[0]) - (now[1] - last[1])
+        return f"{max(other, 0.0) / ((now[2] - last[2]) * (os.cpu_count() or 1)):.0%}"
+
+
 def timed(fn: Callable[[], Any]) -> float:
     t0 = time.perf_counter()
     fn()
@@ -359,13 +388,20 @@ def bench_family(
         "bare": lambda files: run_bare(fam, spec, files),
         "predict": lambda files: run_predict(fam, files),
     }
-    for r in range(repeats):
-        # A B, then B A: whichever side ran second built its five slowfast networks ~0.1 s
-        # slower (allocator state left by the first side), so neither side is always second
-        order = ("bare", "predict") if r % 2 == 0 else ("predict", "bare")
-        for g, files in groups.items():
-            for side in order:
-                times[g][side].append(timed(lambda f=files, s=side: run[s](f)) / len(files))
+    # A full cyclic-GC pass over this process (kedro, mlflow, torch, ... loaded) takes ~0.5 s
+    # and lands in whichever run crosses the threshold: a lone 0.5 s spike in one side's
+    # median. Freezing what exists now keeps those passes to the runs' own objects.
+    gc.collect()
+    gc.freeze()
+    try:
+        for r in range(repeats):
+            # A B, then B A: neither side always runs second (after the other's frees)
+            order = ("bare", "predict") if r % 2 == 0 else ("predict", "bare")
+            for g, files in groups.items():
+                for side in order:
+                    times[g][side].append(timed(lambda f=files, s=side: run[s](f)) / len(files))
+    finally:
+        gc.unfreeze()
     load = statistics.median(loads)
     rows = [
         Row(
@@ -411,6 +447,42 @@ def print_table(rows: list[Row], notes: dict[str, str], models: dict[str, str]) 
         print(f"{name}: {note}")
 
 
+def bench_families(
+    project: Project,
+    families: list[str],
+    groups: dict[str, list[Path]],
+    repeats: int,
+    scratch: Path,
+    others: OtherLoad,
+) -> tuple[list[Row], dict[str, str], dict[str, str]]:
+    """Rows of every family, a note per family and the model each family used."""
+    rows: list[Row] = []
+    notes: dict[str, str] = {}
+    models: dict[str, str] = {}
+    for name in families:
+        t0 = time.perf_counter()
+        others.share()
+        fam = build_family(project, name, scratch)
+        if isinstance(fam, str):
+            notes[name] = f"skipped ({fam})"
+            print(f"{name}: skipped ({fam})", flush=True)
+            continue
+        models[name] = fam.model
+        got, same = bench_family(project, fam, groups, repeats)
+        rows += got
+        busy = others.share()
+        notes[name] = (
+            f"bare inputs and logits equal the detector's: {same}; "
+            f"other processes used {busy} of the CPUs meanwhile"
+        )
+        summary = ", ".join(f"{r.clip} {r.predict / r.bare:.2f}" for r in got)
+        print(
+            f"{name} ({fam.model}): {summary} [{time.perf_counter() - t0:.0f}s, others {busy}]",
+            flush=True,
+        )
+    return rows, notes, models
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--project", type=Path, default=Path("."), help="project after `make run`")
@@ -450,37 +522,29 @@ def main() -> None:
     if not groups:
         sys.exit(f"no videos to time (clips {wanted}; is {root} a project after `make run`?)")
     project = open_project(root)
-    detectors = work / "detectors"
-    shutil.rmtree(detectors, ignore_errors=True)  # one fresh detector per family and run
-
-    rows: list[Row] = []
-    notes: dict[str, str] = {}
-    models: dict[str, str] = {}
-    families = [f.strip() for f in args.families.split(",") if f.strip()]
-    if args.profile:
-        fam = build_family(project, args.profile, work)
-        if isinstance(fam, str):
-            sys.exit(f"{args.profile}: {fam}")
-        profile_family(fam, [p for g in groups.values() for p in g], work / "predict.prof")
-        return
-    for name in families:
-        t0 = time.perf_counter()
-        fam = build_family(project, name, work)
-        if isinstance(fam, str):
-            notes[name] = f"skipped ({fam})"
-            print(f"{name}: skipped ({fam})", flush=True)
-            continue
-        models[name] = fam.model
-        got, same = bench_family(project, fam, groups, max(1, args.repeats))
-        rows += got
-        notes[name] = f"bare inputs and logits equal the detector's: {same}"
-        summary = ", ".join(f"{r.clip} {r.predict / r.bare:.2f}" for r in got)
-        print(f"{name} ({fam.model}): {summary} [{time.perf_counter() - t0:.0f}s]", flush=True)
+    # each run builds its detectors in a folder of its own: runs sharing --work stay apart
+    scratch = Path(tempfile.mkdtemp(prefix="detectors-", dir=work))
+    others = OtherLoad()
+    try:
+        if args.profile:
+            fam = build_family(project, args.profile, scratch)
+            if isinstance(fam, str):
+                sys.exit(f"{args.profile}: {fam}")
+            profile_family(fam, [p for g in groups.values() for p in g], work / "predict.prof")
+            return
+        families = [f.strip() for f in args.families.split(",") if f.strip()]
+        rows, notes, models = bench_families(
+            project, families, groups, max(1, args.repeats), scratch, others
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
     serve = "serving: skipped (--no-serve)"
     if not args.no_serve and "720p" in generated:
         print("serving ...", flush=True)
+        others.share()
         serve = bench_serving(root, generated["720p"], max(1, args.repeats), work, args.serve_wait)
+        serve += f"; other processes used {others.share()} of the CPUs meanwhile"
     load_after = os.getloadavg()
     print(
         f"\nmedians of {args.repeats} alternated runs (bare, predict, predict, bare, ...) after "
