@@ -71,7 +71,8 @@ def latest_version(dataset_dir: Path) -> Path:
 def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``kedro run`` (the ``make run`` job) on the demo corpus in a project copy."""
     project = make_project(tmp_path_factory.mktemp("proj") / "aura")
-    kedro(project, "run")
+    # measured 420 s alone and 567 s beside the other xdist worker: 3x headroom
+    kedro(project, "run", timeout=1800)
     return project
 
 
