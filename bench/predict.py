@@ -22,8 +22,9 @@ with ``save_detector``. Then, on three groups of files, side by side and alterna
 
 Groups: ``demo`` (the first ``--demo`` good originals of ``data/01_raw/demo``), ``720p`` (a
 generated 1280x720 10-s clip) and ``1080x1920`` (a generated 15-s portrait clip), both 30 fps.
-Seconds per video are medians over ``--repeats``; the ratio is predict / bare (target <= 1.15).
-``load s`` is the median ``load_detector`` time. Before timing, the bare inputs and logits are
+Seconds per video are medians over ``--repeats``; the ratio is predict / bare (target <= 1.15);
+``spread`` the larger run-to-run range of the two sides. ``load s`` is the median
+``load_detector`` time. Before timing, the bare inputs and logits are
 checked to equal the detector's own on one demo file. Each family's note gives the share of
 the CPUs other processes used while it ran: torch's two threads per process make timings on a
 busy 2-core machine swing by 2x, so rerun (``--families``) what ran beside other work.
@@ -370,6 +371,7 @@ class Row:
     bare: float  # s/video (median)
     predict: float
     load: float
+    spread: float  # the larger (max - min) / median of the two sides' runs: the noise level
 
 
 def bench_family(
@@ -403,17 +405,16 @@ def bench_family(
     finally:
         gc.unfreeze()
     load = statistics.median(loads)
-    rows = [
-        Row(
-            fam.name,
-            g,
-            len(files),
-            statistics.median(times[g]["bare"]),
-            statistics.median(times[g]["predict"]),
-            load,
-        )
-        for g, files in groups.items()
-    ]
+
+    def spread(runs: list[float]) -> float:
+        return (max(runs) - min(runs)) / statistics.median(runs)
+
+    rows = []
+    for g, files in groups.items():
+        bare, pred = times[g]["bare"], times[g]["predict"]
+        noise = max(spread(bare), spread(pred))
+        median = statistics.median
+        rows.append(Row(fam.name, g, len(files), median(bare), median(pred), load, noise))
     return rows, same
 
 
@@ -432,17 +433,21 @@ def profile_family(fam: Family, files: Sequence[Path], out: Path) -> None:
 def print_table(rows: list[Row], notes: dict[str, str], models: dict[str, str]) -> None:
     print()
     print(
-        "| family | clip | files | bare s/video | predict s/video | ratio | load s | "
+        "| family | clip | files | bare s/video | predict s/video | ratio | load s | spread | "
         f"vs target <= {PREDICT_TARGET} |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         ratio = r.predict / r.bare
         verdict = "PASS" if ratio <= PREDICT_TARGET else "FAIL"
         print(
             f"| {r.family} ({models[r.family]}) | {r.clip} | {r.n} | {r.bare:.3f} | "
-            f"{r.predict:.3f} | {ratio:.3f} | {r.load:.3f} | {verdict} |"
+            f"{r.predict:.3f} | {ratio:.3f} | {r.load:.3f} | {r.spread:.0%} | {verdict} |"
         )
+    print(
+        "spread: the larger run-to-run range of the two sides, (max - min) / median; "
+        "a ratio within it of the target is noise"
+    )
     for name, note in notes.items():
         print(f"{name}: {note}")
 
@@ -544,7 +549,9 @@ def main() -> None:
         print("serving ...", flush=True)
         others.share()
         serve = bench_serving(root, generated["720p"], max(1, args.repeats), work, args.serve_wait)
-        serve += f"; other processes used {others.share()} of the CPUs meanwhile"
+        serve += (
+            f"; other processes (the model server among them) used {others.share()} of the CPUs"
+        )
     load_after = os.getloadavg()
     print(
         f"\nmedians of {args.repeats} alternated runs (bare, predict, predict, bare, ...) after "
