@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import zipfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -62,6 +62,28 @@ class FitReport:
 
     def as_params(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def of(
+        cls,
+        result: Any,
+        *,
+        pretrained_status: str,
+        n_train_clips: int,
+        n_val_clips: int,
+        **override: Any,
+    ) -> FitReport:
+        """The report of a :class:`~aura.training.FitResult` (same-named fields), with the clip
+        counts and any field given in ``override`` (e.g. a refit has no best epoch)."""
+        values = {f.name: getattr(result, f.name) for f in fields(cls) if hasattr(result, f.name)}
+        values.update(
+            precision=str(result.precision),
+            pretrained_status=pretrained_status,
+            n_train_clips=n_train_clips,
+            n_val_clips=n_val_clips,
+            **override,
+        )
+        return cls(**values)
 
 
 @dataclass(frozen=True)

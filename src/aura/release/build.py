@@ -149,18 +149,14 @@ def refit_clip_model(
     result = fit_clip_model(net, items, in_sample, cfg, checkpoints)
     weights = _last_weights(checkpoints / "last.ckpt")
     log.info("%s refit on %d clips for %d epochs", model, len(items), n)
-    fit = FitReport(
+    fit = FitReport.of(
+        result,
         pretrained_status=describe_pretrained(net),
-        batch_size=result.batch_size,
-        accumulate_grad_batches=result.accumulate_grad_batches,
-        precision=str(result.precision),
-        epochs_run=result.epochs_run,
+        n_train_clips=len(items),
+        n_val_clips=0,
         best_epoch=None,
         best_val_auc=None,
         stopped_early=False,
-        resumed_from=result.resumed_from,
-        n_train_clips=len(items),
-        n_val_clips=0,
     )
     config = ClipModelConfig(
         model=model,

@@ -103,16 +103,9 @@ def train_clip_cell(
     result = fit_clip_model(
         net, train, val, cfg, Path(checkpoint_dir) / model / f"fold_{fold}" / run_key
     )
-    fit = FitReport(
+    fit = FitReport.of(
+        result,
         pretrained_status=describe_pretrained(net),
-        batch_size=result.batch_size,
-        accumulate_grad_batches=result.accumulate_grad_batches,
-        precision=str(result.precision),
-        epochs_run=result.epochs_run,
-        best_epoch=result.best_epoch,
-        best_val_auc=result.best_val_auc,
-        stopped_early=result.stopped_early,
-        resumed_from=result.resumed_from,
         n_train_clips=len(train),
         n_val_clips=len(val),
     )
