@@ -123,6 +123,21 @@ def test_command_line_strings_are_read_as_values() -> None:
     assert config.training.trainer.deterministic == "warn" and config.training.trainer.lr == 1e-3
 
 
+def test_lists_from_the_command_line_use_semicolons() -> None:
+    """kedro's ``--params`` splits on every comma, so ``a;b`` (or ``[a;b]``) gives a list."""
+    config = resolve(
+        _with(
+            training={"models": "svm;naive_cnn"},
+            release={"models": "[svm; naive_cnn]"},
+            evaluation={"robustness": {"perturbations": "crf30"}},
+        )
+    )
+    assert config.training.models == ("svm", "naive_cnn") == config.release.models
+    assert config.evaluation.robustness.perturbations == ("crf30",)
+    with pytest.raises(ConfigError, match=r"training.models.*svn"):
+        resolve(_with(training={"models": "svn;naive_cnn"}))
+
+
 def test_left_out_blocks_and_keys_get_the_schema_defaults() -> None:
     config = resolve(MINIMAL)
     assert set(config.blocks()) == set(AuraConfig.model_fields)

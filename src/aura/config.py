@@ -250,8 +250,9 @@ class Section(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _command_line_words(cls, data: Any) -> Any:
-        """``"null"`` for optional fields, ``"Processes"`` for a choice of ``processes``; no
-        ``true``/``false`` for a number (pydantic would read it as 1 or 0)."""
+        """``"null"`` for optional fields, ``"Processes"`` for a choice of ``processes``, ``"a;b"``
+        for a list (``--params`` splits on commas); no ``true``/``false`` for a number (pydantic
+        would read it as 1 or 0)."""
         if not isinstance(data, Mapping):
             return data
         out = dict(data)
@@ -265,7 +266,10 @@ class Section(BaseModel):
             if not isinstance(value, str):
                 continue
             word = value.strip().lower()
-            if word in _NULL_WORDS and type(None) in get_args(field.annotation):
+            if get_origin(inner) is tuple and word not in _NULL_WORDS:
+                # kedro's --params splits on every comma, so a list is given as "a;b" ("[a;b]")
+                out[name] = tuple(v for v in value.strip().strip("[]").replace(";", " ").split())
+            elif word in _NULL_WORDS and type(None) in get_args(field.annotation):
                 out[name] = None
             elif get_origin(inner) is Literal and word in get_args(inner):
                 out[name] = word
