@@ -14,6 +14,7 @@ from aura.pipelines import (
     inference,
     ingest,
     release,
+    robustness,
     scaled_features,
     scaling,
     training,
@@ -35,6 +36,7 @@ STAGES = {
     "scaled_features": scaled_features,
     "training": training,
     "evaluation": evaluation,
+    "robustness": robustness,
     "release": release,
 }
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import polars as pl
 import pytest
@@ -16,7 +14,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from aura.evaluation import METRICS, binary_metrics, metrics_table, per_platform, summary_table
+from aura.evaluation import METRICS, binary_metrics, metrics_table, summary_table
 
 
 @pytest.fixture
@@ -134,19 +132,3 @@ def test_summary_mean_std_match_numpy() -> None:
         assert a[f"{m}_std"] == pytest.approx(vals.std(ddof=1))
         assert b[f"{m}_mean"] == pytest.approx(rows[3][m])
         assert b[f"{m}_std"] is None
-
-
-def test_per_platform_skips_one_class_platform(caplog: pytest.LogCaptureFixture) -> None:
-    y0, s0 = [0, 1, 0, 1, 1], [0.1, 0.9, 0.4, 0.7, 0.3]
-    y1, s1 = [1, 0, 0, 1, 1], [0.8, 0.2, 0.6, 0.5, 0.9]
-    plat = ["yt", "yt", "tt", "tt", "tt"]
-    preds = pl.concat([_preds("m", 0, y0, s0, plat), _preds("m", 1, y1, s1, plat)])
-    preds = pl.concat([preds, _preds("m", 1, [1, 1], [0.4, 0.8], ["ig", "ig"])])
-    with caplog.at_level(logging.WARNING, logger="aura.evaluation.metrics"):
-        table = per_platform(preds)
-    assert table.select("model", "platform").rows() == [("m", "tt"), ("m", "yt")]
-    tt = table.filter(pl.col("platform") == "tt").row(0, named=True)
-    pooled = binary_metrics([0, 1, 1, 0, 1, 1], [0.4, 0.7, 0.3, 0.6, 0.5, 0.9])
-    assert tt["n_val"] == 6
-    assert tt["roc_auc"] == pytest.approx(pooled["roc_auc"])
-    assert "ig" in caplog.text and "only one class" in caplog.text

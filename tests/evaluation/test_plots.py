@@ -19,7 +19,7 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-from aura.evaluation.metrics import expected_calibration_error, metrics_table, summary_table
+from aura.evaluation.metrics import expected_calibration_error, metrics_table
 from aura.evaluation.plots import (
     confusion_matrices,
     model_comparison,
@@ -28,6 +28,7 @@ from aura.evaluation.plots import (
     reliability_diagram,
     roc_curves,
 )
+from aura.evaluation.summary import pooled_summary
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MODELS = ("separating", "random")
@@ -64,6 +65,12 @@ def preds() -> pl.DataFrame:
     return make_predictions()
 
 
+def _summary(preds: pl.DataFrame, n_boot: int = 200) -> pl.DataFrame:
+    """``cv_summary`` of ``preds``, each video its own cascade group."""
+    with_groups = preds.with_columns(group_id=pl.col("video_id"))
+    return pooled_summary(with_groups, metrics_table(preds), n_boot=n_boot)
+
+
 def _fold(preds: pl.DataFrame, model: str, fold: int) -> tuple[np.ndarray, np.ndarray]:
     part = preds.filter((pl.col("model") == model) & (pl.col("fold") == fold))
     return part["target"].to_numpy(), part["score"].to_numpy()
@@ -92,7 +99,7 @@ def test_per_model_plots_have_one_labelled_panel_per_model(preds: pl.DataFrame) 
     with pytest.raises(KeyError, match="no panel"):
         panel(roc_curves(preds), "nope")
     assert isinstance(reliability_diagram(preds), Figure)
-    assert isinstance(model_comparison(summary_table(metrics_table(preds))), Figure)
+    assert isinstance(model_comparison(_summary(preds)), Figure)
 
 
 def test_roc_curves_match_sklearn(preds: pl.DataFrame) -> None:
@@ -236,9 +243,9 @@ def test_empty_and_missing_columns_raise(preds: pl.DataFrame) -> None:
     with pytest.raises(ValueError, match="0/1"):
         pr_curves(preds.with_columns(target=pl.col("target") * 2))
     with pytest.raises(ValueError, match="no predictions"):
-        model_comparison(summary_table(metrics_table(preds)).clear())
-    with pytest.raises(ValueError, match="f1_mean"):
-        model_comparison(summary_table(metrics_table(preds)).drop("f1_mean"))
+        model_comparison(_summary(preds).clear())
+    with pytest.raises(ValueError, match="f1"):
+        model_comparison(_summary(preds).drop("f1"))
 
 
 def test_fold_order_is_deterministic(preds: pl.DataFrame) -> None:
@@ -251,22 +258,33 @@ def test_fold_order_is_deterministic(preds: pl.DataFrame) -> None:
 
 
 def test_model_comparison_bars_and_error_bars(preds: pl.DataFrame) -> None:
-    # "single" has one fold: its std is null, so it gets bars but no error bars.
+    # Bars are the pooled metrics, error bars their bootstrap intervals; "single" has its
+    # intervals removed, so it gets bars but no error bars.
     single = make_predictions(seed=5, n_folds=1).filter(pl.col("model") == "separating")
     data = pl.concat([preds, single.with_columns(model=pl.lit("single"))])
-    summary = summary_table(metrics_table(data))
     metrics = ("roc_auc", "pr_auc", "f1", "accuracy")
+    summary = _summary(data).with_columns(
+        pl.when(pl.col("model") != "single").then(pl.col(f"{m}_{end}")).alias(f"{m}_{end}")
+        for m in metrics
+        for end in ("lo", "hi")
+    )
     fig = model_comparison(summary, metrics)
     ax = fig.axes[0]
     bars = [c for c in ax.containers if isinstance(c, BarContainer)]
     assert len(bars) == 3
-    for container, row in zip(bars, summary.sort("model").iter_rows(named=True), strict=True):
+    rows = summary.sort("model").to_dicts()
+    for container, row in zip(bars, rows, strict=True):
         heights = [p.get_height() for p in container.patches]
-        np.testing.assert_allclose(heights, [row[f"{m}_mean"] for m in metrics])
+        np.testing.assert_allclose(heights, [row[m] for m in metrics])
     errorbars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
     assert len(errorbars) == 2  # random and separating, not single
+    for container, row in zip(errorbars, rows[:2], strict=True):
+        segments = container.lines[2][0].get_segments()
+        ends = [(float(seg[0][1]), float(seg[1][1])) for seg in segments]
+        np.testing.assert_allclose(ends, [(row[f"{m}_lo"], row[f"{m}_hi"]) for m in metrics])
     assert [t.get_text() for t in ax.get_xticklabels()] == ["roc auc", "pr auc", "f1", "accuracy"]
     assert _legend(ax) == ["random", "separating", "single"]
+    assert "95 % cascade-bootstrap interval" in ax.get_title()
 
 
 def test_savefig_writes_png(preds: pl.DataFrame, tmp_path: Path) -> None:

@@ -10,8 +10,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from aura.evaluation.metrics import METRICS, metrics_table, per_platform, summary_table
+from aura.evaluation.metrics import METRICS, metrics_table
 from aura.evaluation.report import render_markdown, render_report
+from aura.evaluation.slices import slice_table
+from aura.evaluation.summary import paired_comparisons, pooled_summary
 
 HOSTILE = "<script>alert(1)</script>"
 FACTS: dict[str, Any] = {
@@ -33,6 +35,7 @@ VOID = {"meta", "img", "br", "hr", "link", "input"}
 
 
 def make_predictions(models: tuple[str, ...] = ("logistic_regression", "svm")) -> pl.DataFrame:
+    """The first model separates the classes, the others are noise; cascades of two videos."""
     rng = np.random.default_rng(7)
     rows = []
     for k, model in enumerate(models):
@@ -46,6 +49,7 @@ def make_predictions(models: tuple[str, ...] = ("logistic_regression", "svm")) -
                         "model": model,
                         "fold": fold,
                         "video_id": f"{fold}-{i}",
+                        "group_id": f"{fold}-{i // 2}",
                         "target": int(y[i]),
                         "score": float(s[i]),
                         "platform": str(platforms[i]),
@@ -54,11 +58,48 @@ def make_predictions(models: tuple[str, ...] = ("logistic_regression", "svm")) -
     return pl.DataFrame(rows)
 
 
-@pytest.fixture
-def tables() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    preds = make_predictions()
+def video_index(preds: pl.DataFrame) -> pl.DataFrame:
+    """Attributes of the videos: one rare codec (3 videos) so that slice is listed, not scored."""
+    ids = sorted(set(preds["video_id"]))
+    n = len(ids)
+    return pl.DataFrame(
+        {
+            "video_id": ids,
+            "width": [640 if i % 2 else 1280 for i in range(n)],
+            "height": [360 if i % 2 else 720 for i in range(n)],
+            "duration_s": [3.0 + 10.0 * (i % 3) for i in range(n)],
+            "codec": ["vp9" if i < 3 else "h264" for i in range(n)],
+        }
+    )
+
+
+Tables = tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]
+
+
+def make_tables(preds: pl.DataFrame) -> Tables:
+    """``cv_summary``, ``cv_metrics``, ``cv_comparisons``, ``cv_slices`` of ``preds``."""
     metrics = metrics_table(preds)
-    return summary_table(metrics), metrics, per_platform(preds)
+    return (
+        pooled_summary(preds, metrics, n_boot=300),
+        metrics,
+        paired_comparisons(preds, n_boot=300),
+        slice_table(preds, video_index(preds), n_boot=300),
+    )
+
+
+def html(tables: Tables, facts: dict[str, Any] = FACTS, plots: Any = PLOTS) -> str:
+    summary, metrics, comparisons, slices = tables
+    return render_report(summary, metrics, facts, plots, comparisons=comparisons, slices=slices)
+
+
+def markdown(tables: Tables, facts: dict[str, Any] = FACTS, plots: Any = PLOTS) -> str:
+    summary, metrics, comparisons, slices = tables
+    return render_markdown(summary, metrics, facts, plots, comparisons=comparisons, slices=slices)
+
+
+@pytest.fixture(scope="module")
+def tables() -> Tables:
+    return make_tables(make_predictions())
 
 
 class _Collector(HTMLParser):
@@ -96,9 +137,8 @@ def _parse(doc: str) -> _Collector:
     return parser
 
 
-def test_html_is_well_formed_with_images_as_given(tables: tuple[pl.DataFrame, ...]) -> None:
-    summary, metrics, platform = tables
-    doc = render_report(summary, metrics, platform, FACTS, PLOTS)
+def test_html_is_well_formed_with_images_as_given(tables: Tables) -> None:
+    doc = html(tables)
     assert doc.startswith("<!DOCTYPE html>")
     parsed = _parse(doc)
     assert parsed.errors == [] and parsed.stack == []
@@ -108,9 +148,31 @@ def test_html_is_well_formed_with_images_as_given(tables: tuple[pl.DataFrame, ..
     assert "<link" not in doc and "<script" not in doc and "http" not in doc  # self-contained
 
 
-def test_html_shows_models_summary_values_and_facts(tables: tuple[pl.DataFrame, ...]) -> None:
-    summary, metrics, platform = tables
-    doc = render_report(summary, metrics, platform, FACTS, PLOTS)
+def test_report_leads_with_the_pooled_table_and_its_intervals(tables: Tables) -> None:
+    summary = tables[0]
+    doc = html(tables)
+    titles = re.findall(r"<h2>(.*?)</h2>", doc)
+    assert titles[:4] == [
+        "Pooled out-of-fold metrics",
+        "Paired model comparisons (ROC-AUC)",
+        "Per-fold metrics (mean ± std over folds)",
+        "Slices (platform, resolution, duration, codec)",
+    ]
+    pooled = doc.split("<h2>")[1]
+    for row in summary.iter_rows(named=True):
+        cell = f"{row['roc_auc']:.3f} [{row['roc_auc_lo']:.2f}, {row['roc_auc_hi']:.2f}]"
+        assert cell in pooled
+        assert f"{row['pr_auc']:.3f} [{row['pr_auc_lo']:.2f}, {row['pr_auc_hi']:.2f}]" in pooled
+    assert "300 bootstrap resamples of cascades" in pooled and "95 %" in pooled
+    best = summary.sort("roc_auc", descending=True).row(0, named=True)
+    assert best["model"] == "logistic_regression"
+    assert f"<b>{best['roc_auc']:.3f} [" in pooled
+    assert "metadata-only reference line" not in doc
+
+
+def test_html_shows_fold_summary_values_and_facts(tables: Tables) -> None:
+    summary, metrics, _, _ = tables
+    doc = html(tables)
     text = "".join(_parse(doc).text)
     for row in summary.iter_rows(named=True):
         assert row["model"] in text
@@ -123,62 +185,102 @@ def test_html_shows_models_summary_values_and_facts(tables: tuple[pl.DataFrame, 
     assert "ok: 118, failed: 2" in text
     assert "logistic_regression, svm" in text
     assert "3f2a9c" in text
-    assert "youtube" in text and "tiktok" in text
     for title in PLOTS:
         assert title in text
-    # Best mean ROC-AUC is bold.
     best = summary.sort("roc_auc_mean", descending=True).row(0, named=True)
-    assert best["model"] == "logistic_regression"
     assert f"<b>{best['roc_auc_mean']:.3f} ± {best['roc_auc_std']:.3f}</b>" in doc
     worst = summary.sort("roc_auc_mean").row(0, named=True)
     assert f"<b>{worst['roc_auc_mean']:.3f}" not in doc
 
 
+def test_comparisons_say_which_differences_are_significant(tables: Tables) -> None:
+    comparisons = tables[2]
+    row = comparisons.row(0, named=True)
+    assert (row["model_a"], row["model_b"]) == ("logistic_regression", "svm")
+    assert row["significant"]  # a separating model against noise, 60 videos
+    lo, hi = row["roc_auc_diff_lo"], row["roc_auc_diff_hi"]
+    text = "".join(_parse(html(tables)).text)
+    assert (
+        f"Significant at 95 % (interval excludes 0): logistic_regression beats svm by "
+        f"{row['roc_auc_diff']:.3f} [{lo:.3f}, {hi:.3f}]" in text
+    )
+    # two noise models: no significant difference
+    noise = make_tables(
+        make_predictions(models=("svm", "lr_noise", "rf_noise")).filter(pl.col("model") != "svm")
+    )
+    assert noise[2]["significant"].to_list() == [False]
+    assert "No difference is significant at 95 %" in "".join(_parse(html(noise)).text)
+
+
+def test_slices_scored_and_listed_not_scored(tables: Tables) -> None:
+    slices = tables[3]
+    doc = html(tables)
+    scored, listed = doc.split("Listed, not scored:")
+    for row in slices.filter(pl.col("note").is_null()).iter_rows(named=True):
+        assert f"{row['roc_auc']:.3f} [{row['roc_auc_lo']:.2f}, {row['roc_auc_hi']:.2f}]" in scored
+    vp9 = slices.filter(pl.col("value") == "vp9")
+    assert vp9["note"].to_list() == ["not scored: 3 videos, fewer than 10"] * 2
+    assert "not scored: 3 videos, fewer than 10" in listed
+
+
+def test_metadata_model_is_printed_like_any_model_and_named() -> None:
+    tables = make_tables(make_predictions(models=("logistic_regression", "metadata")))
+    for doc in (html(tables), markdown(tables)):
+        assert "metadata-only reference line" in doc
+        pooled = doc.split("Paired model comparisons")[0]
+        assert "metadata" in pooled.split("reference line")[0]  # a row of the table
+
+
 def test_one_fold_std_is_a_dash() -> None:
     preds = make_predictions().filter(pl.col("fold") == 0)
-    metrics = metrics_table(preds)
-    summary = summary_table(metrics)
+    tables = make_tables(preds)
+    summary = tables[0]
     assert summary["roc_auc_std"].null_count() == summary.height
-    doc = render_report(summary, metrics, per_platform(preds), FACTS, PLOTS)
+    doc = html(tables)
     for row in summary.iter_rows(named=True):
         assert f"{row['roc_auc_mean']:.3f} ± —" in doc
     assert "nan" not in doc.lower()
 
 
-def test_hostile_text_is_escaped(tables: tuple[pl.DataFrame, ...]) -> None:
-    preds = make_predictions(models=(HOSTILE, "svm"))
+def test_no_bootstrap_prints_points_and_says_so() -> None:
+    preds = make_predictions()
     metrics = metrics_table(preds)
+    summary = pooled_summary(preds, metrics, n_boot=0)
+    doc = render_report(
+        summary, metrics, FACTS, PLOTS, comparisons=paired_comparisons(preds, n_boot=0)
+    )
+    assert "No bootstrap intervals: evaluation.bootstrap is 0." in doc
+    for row in summary.iter_rows(named=True):
+        assert f"{row['roc_auc']:.3f}</" in doc
+    assert "nan" not in doc.lower()
+
+
+def test_hostile_text_is_escaped() -> None:
+    tables = make_tables(make_predictions(models=(HOSTILE, "svm")))
     facts = {HOSTILE: HOSTILE, "nested": {HOSTILE: "x"}}
     plots = {HOSTILE: ['roc/a"b.png']}
-    doc = render_report(summary_table(metrics), metrics, per_platform(preds), facts, plots)
+    doc = html(tables, facts, plots)
     assert "<script" not in doc
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in doc
     parsed = _parse(doc)
     assert parsed.errors == []
     assert parsed.imgs == ['roc/a"b.png']
     assert HOSTILE in "".join(parsed.text)
-    md = render_markdown(summary_table(metrics), metrics, per_platform(preds), facts, plots)
-    assert "<script" not in md
+    assert "<script" not in markdown(tables, facts, plots)
 
 
-def test_empty_platform_table_says_so(tables: tuple[pl.DataFrame, ...]) -> None:
-    summary, metrics, platform = tables
-    doc = render_report(summary, metrics, platform.clear(), FACTS, PLOTS)
-    assert "no platform has both classes" in doc
-    md = render_markdown(summary, metrics, platform.clear(), FACTS, PLOTS)
-    assert "no platform has both classes" in md
-    assert "no platform has both classes" not in render_report(
-        summary, metrics, platform, FACTS, PLOTS
-    )
-
-
-def test_markdown_tables_and_images(tables: tuple[pl.DataFrame, ...]) -> None:
-    summary, metrics, platform = tables
-    md = render_markdown(summary, metrics, platform, FACTS, PLOTS)
+def test_markdown_tables_and_images(tables: Tables) -> None:
+    summary = tables[0]
+    md = markdown(tables)
     lines = md.splitlines()
+    assert "## Pooled out-of-fold metrics" == lines[2]
+    assert (
+        "| model | videos | groups | folds | ROC-AUC | PR-AUC | EER | ECE | accuracy | F1 |"
+        in lines
+    )
     assert (
         "| model | ROC-AUC | PR-AUC | EER | ECE | accuracy | precision | recall | F1 | folds |"
-        in (lines)
+        in lines
     )
     header = lines.index("| fact | value |")
     assert lines[header + 1] == "| --- | --- |"
@@ -186,6 +288,7 @@ def test_markdown_tables_and_images(tables: tuple[pl.DataFrame, ...]) -> None:
     assert "| git commit | — |" in lines
     for row in summary.iter_rows(named=True):
         assert f"{row['f1_mean']:.3f} ± {row['f1_std']:.3f}" in md
+        assert f"{row['f1']:.3f} [{row['f1_lo']:.2f}, {row['f1_hi']:.2f}]" in md
     assert "![ROC curves](roc/svm.png)" in lines
     assert "![Reliability](reliability.png)" in lines
     _assert_rectangular(md)
@@ -203,16 +306,21 @@ def _assert_rectangular(md: str) -> None:
 
 
 def test_markdown_escapes_pipes() -> None:
-    preds = make_predictions(models=("a|b", "svm"))
-    metrics = metrics_table(preds)
-    md = render_markdown(summary_table(metrics), metrics, per_platform(preds), FACTS, PLOTS)
+    md = markdown(make_tables(make_predictions(models=("a|b", "svm"))))
     assert "a\\|b" in md
     _assert_rectangular(md)
 
 
 def test_empty_inputs_render_sentences() -> None:
     empty = pl.DataFrame()
-    doc = render_report(empty, empty, empty, {}, {})
+    doc = render_report(empty, empty, {}, {})
     assert _parse(doc).errors == []
-    for sentence in ("No run facts", "No models", "No per-fold metrics", "No plots"):
+    for sentence in (
+        "No run facts",
+        "No models",
+        "No comparisons",
+        "No slices",
+        "No per-fold metrics",
+        "No plots",
+    ):
         assert sentence in doc

@@ -1,4 +1,5 @@
-"""Evaluation library: binary video-level metrics for cross-validation."""
+"""Evaluation library: binary video-level metrics for cross-validation, pooled out-of-fold
+metrics with cascade-bootstrap intervals, paired model comparisons and slices."""
 
 from aura.evaluation.metrics import (
     METRICS,
@@ -6,16 +7,22 @@ from aura.evaluation.metrics import (
     equal_error_rate,
     expected_calibration_error,
     metrics_table,
-    per_platform,
     summary_table,
 )
+from aura.evaluation.pooled import Resamples, auc_with_ci
+from aura.evaluation.slices import slice_table
+from aura.evaluation.summary import paired_comparisons, pooled_summary
 
 __all__ = [
     "METRICS",
+    "Resamples",
+    "auc_with_ci",
     "binary_metrics",
     "equal_error_rate",
     "expected_calibration_error",
     "metrics_table",
-    "per_platform",
+    "paired_comparisons",
+    "pooled_summary",
+    "slice_table",
     "summary_table",
 ]

@@ -1,13 +1,12 @@
 """Binary video-level metrics for cross-validation (label 1 = fake is the positive class).
 
 Scores are predicted probabilities of *fake*. Every metric is computed on real numbers only:
-a fold or platform with a single class raises (or is skipped with a warning) instead of
-silently producing NaN.
+a fold with a single class raises instead of silently producing NaN (pooled and per-slice
+metrics: :mod:`aura.evaluation.summary`, :mod:`aura.evaluation.slices`).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,8 +21,6 @@ from sklearn.metrics import (
     roc_auc_score,
     roc_curve,
 )
-
-log = logging.getLogger(__name__)
 
 METRICS: tuple[str, ...] = (
     "roc_auc",
@@ -125,27 +122,6 @@ def _schema(by: Sequence[str], df: pl.DataFrame) -> dict[str, pl.DataType]:
     return schema
 
 
-def _grouped(
-    predictions: pl.DataFrame, by: Sequence[str], threshold: float, *, skip_one_class: bool
-) -> tuple[pl.DataFrame, list[tuple[Any, ...]]]:
-    """Metrics per group of ``by``; returns the table and the keys of skipped one-class groups."""
-    by = list(by)
-    _require(predictions, [*by, *PREDICTION_COLUMNS])
-    rows: list[dict[str, Any]] = []
-    skipped: list[tuple[Any, ...]] = []
-    ordered = predictions.sort(by, nulls_last=True, maintain_order=True)
-    for key, group in ordered.group_by(by, maintain_order=True):
-        if skip_one_class and group["target"].n_unique() < 2:
-            skipped.append(key)
-            continue
-        try:
-            values = binary_metrics(group["target"], group["score"], threshold=threshold)
-        except ValueError as err:
-            raise ValueError(f"{dict(zip(by, key, strict=True))}: {err}") from err
-        rows.append({**dict(zip(by, key, strict=True)), **values})
-    return pl.DataFrame(rows, schema=_schema(by, predictions), orient="row"), skipped
-
-
 def metrics_table(
     predictions: pl.DataFrame, *, by: Sequence[str] = ("model", "fold"), threshold: float = 0.5
 ) -> pl.DataFrame:
@@ -153,8 +129,17 @@ def metrics_table(
 
     ``predictions`` needs ``target`` (0/1) and ``score`` columns; a one-class group raises.
     """
-    table, _ = _grouped(predictions, by, threshold, skip_one_class=False)
-    return table
+    by = list(by)
+    _require(predictions, [*by, *PREDICTION_COLUMNS])
+    rows: list[dict[str, Any]] = []
+    ordered = predictions.sort(by, nulls_last=True, maintain_order=True)
+    for key, group in ordered.group_by(by, maintain_order=True):
+        try:
+            values = binary_metrics(group["target"], group["score"], threshold=threshold)
+        except ValueError as err:
+            raise ValueError(f"{dict(zip(by, key, strict=True))}: {err}") from err
+        rows.append({**dict(zip(by, key, strict=True)), **values})
+    return pl.DataFrame(rows, schema=_schema(by, predictions), orient="row")
 
 
 def summary_table(metrics: pl.DataFrame) -> pl.DataFrame:
@@ -165,15 +150,3 @@ def summary_table(metrics: pl.DataFrame) -> pl.DataFrame:
         aggs += [pl.col(m).mean().alias(f"{m}_mean"), pl.col(m).std(ddof=1).alias(f"{m}_std")]
     aggs.append(pl.len().cast(pl.Int64).alias("n_folds"))
     return metrics.group_by("model", maintain_order=True).agg(aggs).sort("model")
-
-
-def per_platform(predictions: pl.DataFrame, *, threshold: float = 0.5) -> pl.DataFrame:
-    """Metrics per (model, platform) pooled over folds; one-class platforms are skipped and logged."""
-    table, skipped = _grouped(predictions, ("model", "platform"), threshold, skip_one_class=True)
-    if skipped:
-        log.warning(
-            "per_platform: skipped %d (model, platform) group(s) with only one class: %s",
-            len(skipped),
-            skipped,
-        )
-    return table

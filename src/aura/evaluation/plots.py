@@ -235,13 +235,22 @@ def confusion_matrices(predictions: pl.DataFrame, threshold: float = 0.5) -> Fig
     return fig
 
 
+def _interval(row: dict[str, Any], m: str, value: float) -> tuple[float, float] | None:
+    """``(below, above)`` error-bar lengths from ``<m>_lo`` / ``<m>_hi`` (None if missing)."""
+    lo, hi = row.get(f"{m}_lo"), row.get(f"{m}_hi")
+    if lo is None or hi is None or not (np.isfinite(lo) and np.isfinite(hi)):
+        return None
+    return max(value - lo, 0.0), max(hi - value, 0.0)
+
+
 def model_comparison(
     summary: pl.DataFrame, metrics: Sequence[str] = ("roc_auc", "pr_auc", "f1", "accuracy")
 ) -> Figure:
-    """Grouped bars of ``<metric>_mean`` per model with ``<metric>_std`` error bars (if not null)."""
+    """Grouped bars of each model's pooled out-of-fold ``<metric>`` with its bootstrap interval
+    (``<metric>_lo`` / ``<metric>_hi``, where not null) as error bars."""
     if not metrics:
         raise ValueError("model_comparison: no metrics requested")
-    needed = ["model", *(f"{m}_mean" for m in metrics)]
+    needed = ["model", *metrics]
     missing = [c for c in needed if c not in summary.columns]
     if missing:
         raise ValueError(f"model_comparison: summary missing columns {missing}")
@@ -256,24 +265,28 @@ def model_comparison(
     handles: list[Any] = []  # BarContainers
     for i, row in enumerate(rows):
         pos = x - 0.4 + width * (i + 0.5)
-        means = [row[f"{m}_mean"] for m in metrics]
-        stds = [row.get(f"{m}_std") for m in metrics]
-        keep = [k for k, v in enumerate(means) if v is not None and np.isfinite(v)]
-        bars = ax.bar(pos[keep], [means[k] for k in keep], width, label=_text(row["model"]))
-        err = [k for k in keep if stds[k] is not None and np.isfinite(stds[k])]
+        values = [row[m] for m in metrics]
+        keep = [k for k, v in enumerate(values) if v is not None and np.isfinite(v)]
+        bars = ax.bar(pos[keep], [values[k] for k in keep], width, label=_text(row["model"]))
+        bounds = {k: _interval(row, metrics[k], values[k]) for k in keep}
+        err = [k for k in keep if bounds[k] is not None]
         if err:
             ax.errorbar(
                 pos[err],
-                [means[k] for k in err],
-                yerr=[stds[k] for k in err],
+                [values[k] for k in err],
+                yerr=np.array([bounds[k] for k in err]).T,
                 fmt="none",
                 ecolor="black",
                 capsize=3,
             )
         handles.append(bars)
+    level = next((r["ci_level"] for r in rows if r.get("ci_level") is not None), None)
+    what = f"{100 * level:g} % " if level is not None else ""
     ax.set_xticks(x, [m.replace("_", " ") for m in metrics])
-    ax.set(ylim=(0, 1.15), yticks=np.linspace(0, 1, 6), ylabel="mean over folds (± std)")
-    ax.set_title("Model comparison", fontsize="medium")
+    ax.set(ylim=(0, 1.15), yticks=np.linspace(0, 1, 6), ylabel="pooled out-of-fold")
+    ax.set_title(
+        f"Model comparison (error bars: {what}cascade-bootstrap interval)", fontsize="medium"
+    )
     labels = [_text(row["model"]) for row in rows]
     ax.legend(
         handles=handles,

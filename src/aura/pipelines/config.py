@@ -15,6 +15,7 @@ from pydantic import Field, field_validator
 from aura.config import Section
 from aura.corpus.annotations import ExtraLabels
 from aura.corpus.demo.generate import DemoConfig
+from aura.evaluation.robustness import RobustnessConfig
 from aura.video.limits import MAX_PIXELS
 
 
@@ -65,6 +66,13 @@ class ScalingConfig(Section):
         return size
 
 
+class SlicesConfig(Section):
+    """``evaluation.slices``: metrics by platform, resolution, duration and codec."""
+
+    # a slice with fewer videos (or one class only) is listed with a note, not scored
+    min_videos: int = Field(10, ge=1)
+
+
 class EvaluationConfig(Section):
     """``evaluation`` of the out-of-fold predictions (video level, original videos only)."""
 
@@ -72,6 +80,12 @@ class EvaluationConfig(Section):
 
     threshold: float = Field(0.5, ge=0, le=1)  # score >= threshold: predicted fake
     calibration_bins: int = Field(10, ge=1)  # equal-width bins for ECE and reliability
+    bootstrap: int = Field(1000, ge=0)  # cascade-bootstrap resamples (0: no intervals)
+    ci_level: float = Field(0.95, gt=0, lt=1)  # confidence level of the percentile intervals
+    seed: int = Field(0, ge=0)  # seed of the bootstrap resamples
+    slices: SlicesConfig = SlicesConfig()
+    # perturbed re-scoring of the validation originals (the `robustness` pipeline)
+    robustness: RobustnessConfig = RobustnessConfig()
 
 
 class CorpusConfig(Section):

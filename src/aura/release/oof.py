@@ -19,6 +19,7 @@ from aura.evaluation.metrics import (
     equal_error_rate,
     expected_calibration_error,
 )
+from aura.evaluation.summary import pooled_summary
 from aura.models.kinds import logit
 
 #: Threshold-free metrics of each released model in the manifest's ``cv_metrics``.
@@ -49,16 +50,18 @@ def _require(cv_predictions: pl.DataFrame) -> None:
 
 def pooled_metrics(cv_predictions: pl.DataFrame) -> dict[str, dict[str, float]]:
     """Per model with both classes scored: its pooled out-of-fold ranking metrics (roc_auc,
-    pr_auc, eer, ece), ``n_val`` and ``n_folds``."""
+    pr_auc, eer, ece), ``n_val`` and ``n_folds`` (the point estimates of ``cv_summary``)."""
     _require(cv_predictions)
-    out: dict[str, dict[str, float]] = {}
-    for (model,), rows in cv_predictions.group_by("model", maintain_order=True):
-        if rows["target"].n_unique() < 2:
-            continue
-        values = binary_metrics(rows["target"].to_numpy(), rows["score"].to_numpy())
-        kept = {k: values[k] for k in RANKING}
-        out[str(model)] = {**kept, "n_val": values["n_val"], "n_folds": rows["fold"].n_unique()}
-    return out
+    table = pooled_summary(cv_predictions, n_boot=0)
+    return {
+        str(row["model"]): {
+            **{k: row[k] for k in RANKING},
+            "n_val": row["n_videos"],
+            "n_folds": row["n_folds"],
+        }
+        for row in table.iter_rows(named=True)
+        if row["roc_auc"] is not None
+    }
 
 
 def best_model(cv_predictions: pl.DataFrame, candidates: Sequence[str]) -> str:

@@ -11,8 +11,9 @@ import polars as pl
 from matplotlib.figure import Figure
 
 from aura.config import plain
-from aura.evaluation import METRICS, per_platform, plots, summary_table
+from aura.evaluation import METRICS, paired_comparisons, plots, pooled_summary, slice_table
 from aura.evaluation.report import render_markdown, render_report
+from aura.evaluation.summary import finite, pooled_columns
 from aura.pipelines.config import CorpusConfig, EvaluationConfig
 from aura.tracking import config_hash
 from aura.training.config import TrainingConfig
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 
 #: Plot datasets (``<name>_plot`` → ``data/08_reporting/<name>.png``) and their report titles.
 PLOTS = {
-    "model_comparison": "Model comparison",
+    "model_comparison": "Model comparison (pooled, cascade-bootstrap intervals)",
     "roc_curves": "ROC curves (folds overlaid)",
     "pr_curves": "Precision-recall curves (folds overlaid)",
     "reliability": "Reliability diagram",
@@ -35,29 +36,82 @@ def gather(*tables: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(filled, how="vertical_relaxed") if filled else tables[0]
 
 
-def cv_summary(cv_metrics: pl.DataFrame) -> pl.DataFrame:
-    """Per model: mean and std of each metric over folds."""
-    return summary_table(cv_metrics)
+def cv_summary(
+    cv_predictions: pl.DataFrame,
+    cv_metrics: pl.DataFrame,
+    evaluation: EvaluationConfig | Mapping[str, Any],
+) -> pl.DataFrame:
+    """Per model: pooled out-of-fold metrics with cascade-bootstrap intervals, then the mean and
+    std of each metric over folds."""
+    config = EvaluationConfig.from_params(evaluation)
+    return pooled_summary(
+        cv_predictions,
+        cv_metrics,
+        threshold=config.threshold,
+        n_bins=config.calibration_bins,
+        n_boot=config.bootstrap,
+        seed=config.seed,
+        level=config.ci_level,
+    )
 
 
-def platform_metrics(
+def cv_comparisons(
     cv_predictions: pl.DataFrame, evaluation: EvaluationConfig | Mapping[str, Any]
 ) -> pl.DataFrame:
-    """Metrics per (model, platform) where the platform holds both classes."""
+    """Every model pair's ROC-AUC difference on their shared videos, with its paired interval."""
     config = EvaluationConfig.from_params(evaluation)
-    return per_platform(cv_predictions, threshold=config.threshold)
+    return paired_comparisons(
+        cv_predictions, n_boot=config.bootstrap, seed=config.seed, level=config.ci_level
+    )
 
 
-def tracked_metrics(cv_metrics: pl.DataFrame, summary: pl.DataFrame) -> dict[str, Any]:
-    """MLflow metrics: ``<model>.<metric>`` per fold (step = fold) and ``<model>.<metric>_mean``."""
+def cv_slices(
+    cv_predictions: pl.DataFrame,
+    video_index: pl.DataFrame,
+    evaluation: EvaluationConfig | Mapping[str, Any],
+) -> pl.DataFrame:
+    """Metrics per model by platform, resolution, duration and codec; small or one-class slices
+    listed with a note, not scored."""
+    config = EvaluationConfig.from_params(evaluation)
+    return slice_table(
+        cv_predictions,
+        video_index,
+        min_videos=config.slices.min_videos,
+        threshold=config.threshold,
+        n_bins=config.calibration_bins,
+        n_boot=config.bootstrap,
+        seed=config.seed,
+        level=config.ci_level,
+    )
+
+
+def _point(value: Any, step: int = 0) -> dict[str, Any] | None:
+    v = finite(value)
+    return None if v is None else {"value": v, "step": step}
+
+
+def tracked_metrics(
+    cv_metrics: pl.DataFrame, summary: pl.DataFrame, comparisons: pl.DataFrame
+) -> dict[str, Any]:
+    """MLflow metrics: ``<model>.<metric>`` per fold (step = fold), ``<model>.<metric>_mean``,
+    ``<model>.pooled.<metric>`` (with ``_lo`` / ``_hi`` where it has an interval) and
+    ``compare.<a>_vs_<b>.roc_auc_diff`` (with ``_lo`` / ``_hi``). Null values are left out."""
     out: dict[str, Any] = {}
     for row in cv_metrics.iter_rows(named=True):
         for m in METRICS:
             out.setdefault(f"{row['model']}.{m}", []).append({"value": row[m], "step": row["fold"]})
+    pooled = [c for c in pooled_columns() if c not in ("threshold", "ci_level", "n_boot")]
     for row in summary.iter_rows(named=True):
-        for m in METRICS:
-            if row[f"{m}_mean"] is not None:
-                out[f"{row['model']}.{m}_mean"] = {"value": row[f"{m}_mean"], "step": 0}
+        names = {f"{m}_mean": f"{row['model']}.{m}_mean" for m in METRICS}
+        names |= {c: f"{row['model']}.pooled.{c}" for c in pooled}
+        for column, name in names.items():
+            if (point := _point(row.get(column))) is not None:
+                out[name] = point
+    for row in comparisons.iter_rows(named=True):
+        pair = f"compare.{row['model_a']}_vs_{row['model_b']}"
+        for c in ("roc_auc_diff", "roc_auc_diff_lo", "roc_auc_diff_hi"):
+            if (point := _point(row[c])) is not None:
+                out[f"{pair}.{c}"] = point
     return out
 
 
@@ -104,10 +158,12 @@ def run_facts(
 def report(
     summary: pl.DataFrame,
     cv_metrics: pl.DataFrame,
-    platform: pl.DataFrame,
+    comparisons: pl.DataFrame,
+    slices: pl.DataFrame,
     facts: dict[str, Any],
 ) -> tuple[str, str]:
     """The one-page report as HTML and Markdown (plots linked by their file names)."""
     links = {title: [f"{name}.png"] for name, title in PLOTS.items()}
-    args = (summary, cv_metrics, platform, facts, links)
-    return render_report(*args), render_markdown(*args)
+    args = (summary, cv_metrics, facts, links)
+    tables = {"comparisons": comparisons, "slices": slices}
+    return render_report(*args, **tables), render_markdown(*args, **tables)

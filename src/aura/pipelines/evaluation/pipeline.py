@@ -1,4 +1,5 @@
-"""Evaluation pipeline: out-of-fold predictions of every grid cell → metrics, plots, report."""
+"""Evaluation pipeline: out-of-fold predictions of every grid cell → pooled metrics with
+cascade-bootstrap intervals, paired comparisons, slices, plots, report."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from kedro.pipeline import Pipeline, node, pipeline
 
 from aura.pipelines.evaluation.nodes import (
     PLOTS,
+    cv_comparisons,
+    cv_slices,
     cv_summary,
     gather,
     make_plots,
-    platform_metrics,
     report,
     run_facts,
     tracked_metrics,
@@ -39,16 +41,27 @@ def create_pipeline(grid: Grid | None = None, **kwargs: object) -> Pipeline:
     return pipeline(
         [
             *gathered,
-            node(cv_summary, "cv_metrics", "cv_summary", name="summarise_folds"),
             node(
-                platform_metrics,
+                cv_summary,
+                ["cv_predictions", "cv_metrics", "params:evaluation"],
+                "cv_summary",
+                name="summarise_models",
+            ),
+            node(
+                cv_comparisons,
                 ["cv_predictions", "params:evaluation"],
-                "cv_platform_metrics",
-                name="per_platform_metrics",
+                "cv_comparisons",
+                name="compare_models",
+            ),
+            node(
+                cv_slices,
+                ["cv_predictions", "video_index", "params:evaluation"],
+                "cv_slices",
+                name="slice_metrics",
             ),
             node(
                 tracked_metrics,
-                ["cv_metrics", "cv_summary"],
+                ["cv_metrics", "cv_summary", "cv_comparisons"],
                 "cv_tracked_metrics",
                 name="track_metrics",
             ),
@@ -66,7 +79,7 @@ def create_pipeline(grid: Grid | None = None, **kwargs: object) -> Pipeline:
             ),
             node(
                 report,
-                ["cv_summary", "cv_metrics", "cv_platform_metrics", "run_facts"],
+                ["cv_summary", "cv_metrics", "cv_comparisons", "cv_slices", "run_facts"],
                 ["report_html", "report_md"],
                 name="write_report",
             ),
