@@ -47,7 +47,7 @@ def test_refit_clip_model_trains_once_on_every_video(tmp_path: Path) -> None:
         },
         schema_overrides={"error": pl.String},
     )
-    folds = make_folds(index, None, n_folds=2, seed=0)
+    folds = make_folds(index, None, n_folds=2, seed=0, inner_val_fraction=0)  # 3 groups a side
     scaled = pl.DataFrame(
         {
             "video_id": [it.video_id for it in items],

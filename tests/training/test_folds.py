@@ -1,4 +1,5 @@
-"""Fold invariants: stratified, grouped by cascade, variants train-only, clear failures."""
+"""Fold invariants: stratified, grouped by cascade, variants train-only, clear failures; the
+inner fit/select split of each fold's training side."""
 
 from __future__ import annotations
 
@@ -82,6 +83,22 @@ def check_invariants(table: pl.DataFrame, index: pl.DataFrame, n_folds: int) -> 
         )
         if table.filter(pl.col("variant") > 0).height:
             assert set(part.filter(pl.col("variant") > 0)["source_video_id"]) == src_train
+        check_inner(part)
+
+
+def check_inner(part: pl.DataFrame) -> None:
+    """One fold's inner roles: null on validation, fit/select on training, select grouped, with
+    both classes on both sides, and a select original's variants never in fit."""
+    val, train = part.filter(pl.col("role") == "val"), part.filter(pl.col("role") == "train")
+    assert val["inner_role"].null_count() == val.height
+    assert set(train["inner_role"]) <= {"fit", "select"}
+    fit, select = (train.filter(pl.col("inner_role") == r) for r in ("fit", "select"))
+    if select.height:
+        assert set(fit["group_id"]).isdisjoint(set(select["group_id"]))
+        assert set(select["label"]) == set(fit["label"]) == {"real", "fake"}
+        sources = set(select.filter(pl.col("variant") == 0)["video_id"])
+        assert set(select["source_video_id"]) == sources
+        assert fit.filter(pl.col("source_video_id").is_in(list(sources))).is_empty()
 
 
 def test_skewed_cascades() -> None:
@@ -112,6 +129,7 @@ def test_one_class_fold_fails_clearly() -> None:
         _index([("f0", "fake", 3), ("f1", "fake", 2), ("r0", "real", 4), ("r1", "real", 1)]),
         n_folds=3,
         auto_reduce_folds=True,
+        inner_val_fraction=0,  # 2 folds of 4 groups leave no room for a selection set
     )
     assert table["fold"].n_unique() == 2
     with pytest.raises(FoldError, match="only 2 cascade groups for 5 folds"):
@@ -126,6 +144,81 @@ def test_demo_corpus_folds(demo_index: pl.DataFrame) -> None:
         demo_index.filter(pl.col("status") == "ok").group_by("group_id").len()["len"].max()
     )
     assert np.ptp(sizes) <= largest_group  # balanced up to one cascade
+
+
+def _many(n_groups: int, seed: int = 0) -> pl.DataFrame:
+    """``n_groups`` cascades, alternating fake/real, of 1-3 videos."""
+    rng = np.random.default_rng(seed)
+    labels = ("fake", "real")
+    return _index([(f"g{i}", labels[i % 2], int(rng.integers(1, 4))) for i in range(n_groups)])
+
+
+def test_inner_split_holds_out_a_grouped_stratified_share() -> None:
+    index = _many(40)
+    variants = _variants(index, k=1)
+    table = make_folds(index, variants, n_folds=5, seed=3, inner_val_fraction=0.25)
+    check_invariants(table, index, 5)
+    for k in range(5):
+        train = table.filter((pl.col("fold") == k) & (pl.col("role") == "train"))
+        select = train.filter(pl.col("inner_role") == "select")
+        share = select["group_id"].n_unique() / train["group_id"].n_unique()
+        assert 0.15 <= share <= 0.35, (k, share)  # round(1 / 0.25) = 4 inner splits
+        assert (
+            select.filter(pl.col("variant") > 0).height
+            == select.filter(pl.col("variant") == 0).height
+        )  # each select original brought its one variant along
+    # deterministic, seeded by (seed, fold), and the outer split does not depend on it
+    assert make_folds(index, variants, n_folds=5, seed=3, inner_val_fraction=0.25).equals(table)
+    selects = [
+        set(table.filter((pl.col("fold") == k) & (pl.col("inner_role") == "select"))["group_id"])
+        for k in range(5)
+    ]
+    assert len({frozenset(s) for s in selects}) > 1
+    flat = make_folds(index, variants, n_folds=5, seed=3, inner_val_fraction=0)
+    assert flat.drop("inner_role").equals(table.drop("inner_role"))
+    other = make_folds(index, variants, n_folds=5, seed=4, inner_val_fraction=0.25)
+    assert not other.equals(table)
+
+
+def test_zero_fraction_selects_nothing() -> None:
+    index = _many(12)
+    table = make_folds(index, _variants(index), n_folds=3, inner_val_fraction=0)
+    check_invariants(table, index, 3)
+    train = table.filter(pl.col("role") == "train")
+    assert (train["inner_role"] == "fit").all()
+    assert (
+        table.filter(pl.col("role") == "val")["inner_role"].null_count()
+        == table.filter(pl.col("role") == "val").height
+    )
+
+
+def test_impossible_inner_split_names_the_fraction() -> None:
+    # 2 folds of 3 + 3 one-video groups: 3 training groups cannot make 5 inner splits
+    small = _index(
+        [(f"f{i}", "fake", 1) for i in range(3)] + [(f"r{i}", "real", 1) for i in range(3)]
+    )
+    with pytest.raises(FoldError, match=r"training.inner_val_fraction=0.2 .* 3 cascade groups"):
+        make_folds(small, n_folds=2, inner_val_fraction=0.2)
+    # one real group per training side: selection and fit cannot both hold a real video
+    lopsided = _index(
+        [(f"f{i}", "fake", 1) for i in range(6)] + [("r0", "real", 2), ("r1", "real", 2)]
+    )
+    with pytest.raises(FoldError, match=r"training.inner_val_fraction=0.45 .*both classes"):
+        make_folds(lopsided, n_folds=2, inner_val_fraction=0.45)
+    assert make_folds(lopsided, n_folds=2, inner_val_fraction=0)["fold"].n_unique() == 2
+    with pytest.raises(FoldError, match=r"training.inner_val_fraction=0.5: must be in \[0, 0.5\)"):
+        make_folds(small, n_folds=2, inner_val_fraction=0.5)
+
+
+def test_training_config_bounds_the_inner_fraction() -> None:
+    from aura.config import ConfigError
+    from aura.training.config import TrainingConfig
+
+    assert TrainingConfig.from_params({}).inner_val_fraction == 0.2
+    assert TrainingConfig.from_params({"inner_val_fraction": 0}).inner_val_fraction == 0
+    for bad in (0.5, -0.1):
+        with pytest.raises(ConfigError, match="training.inner_val_fraction"):
+            TrainingConfig.from_params({"inner_val_fraction": bad})
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,10 @@ Strategies (``release.strategy``):
 - ``refit``: each released model trained once on every usable video in ``cv_folds`` (originals
   and variants). Feature baselines: :func:`~aura.models.fit_baseline` on all those rows of
   ``model_input_table``. Clip models: :func:`~aura.training.fit_clip_model` for exactly
-  ``median(best epoch + 1)`` epochs of the fold fits, and the *last* epoch's weights are
-  released. No held-out data is left, so nothing is selected on validation: the loop is handed
-  the training originals as its (in-sample) validation set only because Lightning's loop needs
-  one, early stopping is off (patience = epochs), and the best-checkpoint choice is ignored.
+  ``median(best epoch + 1)`` epochs of the fold fits (each fold's epoch was chosen on its inner
+  selection set, ``cv_folds`` ``inner_role`` ``select``), and the *last* epoch's weights are
+  released. No held-out data is left, so nothing is selected: the loop gets no selection set
+  (no validation, no early stopping).
 
 Either way calibration and threshold are fitted on the out-of-fold predictions of the released
 models (several models: the mean of their out-of-fold logits per video). For ``refit`` these are
@@ -126,9 +126,7 @@ def refit_clip_model(
         ClipItem(r["video_id"], r["path"], int(r["target"]), int(r["n_frames"]))
         for r in rows.iter_rows(named=True)
     ]
-    originals = set(cv_folds.filter(pl.col("variant") == 0)["video_id"].to_list())
-    in_sample = [it for it in items if it.video_id in originals]
-    if not items or not in_sample:
+    if not items:
         raise ValueError(f"{model} refit: no cv_folds video has a usable scaled video")
     settings = training.settings(model)
     base = training.trainer_for(model)
@@ -143,10 +141,11 @@ def refit_clip_model(
             "net": settings.net_kwargs(),
             "trainer": cfg.model_dump(),
             "clips": identity,
+            "selection": None,  # runs that validated in-sample are not resumed
         }
     )
     checkpoints = Path(training.checkpoint_dir) / model / "refit" / key
-    result = fit_clip_model(net, items, in_sample, cfg, checkpoints)
+    result = fit_clip_model(net, items, [], cfg, checkpoints)  # no selection: last epoch
     weights = _last_weights(checkpoints / "last.ckpt")
     log.info("%s refit on %d clips for %d epochs", model, len(items), n)
     fit = FitReport.of(

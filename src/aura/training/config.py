@@ -45,6 +45,9 @@ class TrainingConfig(Section):
     n_folds: int = Field(5, ge=2)  # StratifiedGroupKFold splits over originals, grouped by cascade
     seed: int = Field(0, ge=0)  # fold assignment; model seeds are seed + fold
     auto_reduce_folds: bool = False  # true: fewer folds when a fold would miss a class
+    # share of each fold's training-side cascade groups held out for the deep models' early
+    # stopping and epoch choice (cv_folds inner_role "select"); 0: no selection, last epoch kept
+    inner_val_fraction: float = Field(0.2, ge=0, lt=0.5)
     models: tuple[str, ...] = Field(default_factory=default_models, min_length=1)
     trainer: TrainConfig = TrainConfig()
     # checkpoints per (model, fold, config): an interrupted fold resumes

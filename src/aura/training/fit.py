@@ -55,7 +55,13 @@ class TrainConfig(Section):
     PREFIX: ClassVar[str] = "training.trainer"
 
     num_frames: int = Field(8, ge=1)
-    clip_size: int | None = Field(None, ge=8)  # letterbox frames to this size (None: own size)
+    # where clips come from: "scaled" = the stage-3 videos (letterboxed to clip_size, None: their
+    # own size); "native_crop" = a crop_size x crop_size window of the stage-1 file at native
+    # resolution (no resizing; clip_size is not used), random per epoch in training, centred in
+    # validation and inference; a side shorter than crop_size is zero-padded, centred
+    clip_source: Literal["scaled", "native_crop"] = "scaled"
+    clip_size: int | None = Field(None, ge=8)
+    crop_size: int = Field(64, ge=8)
     batch_size: int = Field(8, ge=1)
     effective_batch_size: int | None = None  # None: = batch_size (no accumulation)
     max_epochs: int = Field(3, ge=1)
@@ -102,6 +108,16 @@ class TrainConfig(Section):
     @property
     def accumulate_grad_batches(self) -> int:
         return (self.effective_batch_size or self.batch_size) // self.batch_size
+
+    @property
+    def letterbox_size(self) -> int | None:
+        """The size scaled clips are letterboxed to (None: own size, or native crops)."""
+        return self.clip_size if self.clip_source == "scaled" else None
+
+    @property
+    def native_crop_size(self) -> int | None:
+        """The side of the native-resolution crops (None: scaled clips)."""
+        return self.crop_size if self.clip_source == "native_crop" else None
 
 
 @dataclass
@@ -177,14 +193,15 @@ def fit_clip_model(
 ) -> FitResult:
     """Train ``model`` on ``train``, select on ``val``; leaves the best weights in ``model``.
 
+    An empty ``val`` selects nothing: no validation, no early stopping, ``max_epochs`` are run
+    and the last epoch's weights kept (``best_epoch`` and ``best_val_auc`` are ``None``).
+
     On ``torch.cuda.OutOfMemoryError`` the batch is halved and accumulation raised to keep the
     effective batch, and the fit retried (from ``model``'s initial weights, or ``last.ckpt``);
     at the smallest batch the error is re-raised. ``callbacks`` are added to the Trainer.
     """
-    if not train or not val:
-        raise ValueError(
-            f"fit_clip_model needs training and validation clips, got {len(train)}, {len(val)}"
-        )
+    if not train:
+        raise ValueError("fit_clip_model needs training clips, got none")
     checkpoint_dir = Path(checkpoint_dir)
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     initial = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
@@ -239,7 +256,8 @@ def _fit_once(
         balanced_batches=cfg.balanced_batches,
         num_workers=cfg.num_workers,
         seed=cfg.seed,
-        size=cfg.clip_size,
+        size=cfg.letterbox_size,
+        crop=cfg.native_crop_size,
     )
     # AUC needs both classes in validation; otherwise select on the validation loss.
     by_auc = len({int(it.target) for it in val}) == 2
@@ -278,7 +296,8 @@ def _fit_once(
             max_epochs=cfg.max_epochs,
             accumulate_grad_batches=accumulate,
             deterministic=cfg.deterministic,
-            callbacks=[state, stop, best, latest, *callbacks],
+            callbacks=[state, *([stop, best] if val else []), latest, *callbacks],
+            limit_val_batches=1.0 if val else 0,  # no selection set: never validate
             logger=False,
             enable_model_summary=False,
             enable_progress_bar=cfg.progress_bar,
@@ -324,12 +343,15 @@ def predict_clips(
     batch_size: int = 8,
     *,
     size: int | None = None,
+    crop: int | None = None,
 ) -> np.ndarray:
-    """Sigmoid probabilities for ``items`` (in order) from fixed uniform clips, in eval mode."""
+    """Sigmoid probabilities for ``items`` (in order) from fixed uniform clips (centred crops
+    with ``crop``), in eval mode."""
     if not items:
         return np.zeros(0, dtype=np.float32)
     device = next(iter(model.parameters()), torch.empty(0)).device
-    loader = DataLoader(ClipDataset(items, num_frames, train=False, size=size), batch_size)
+    dataset = ClipDataset(items, num_frames, train=False, size=size, crop=crop)
+    loader = DataLoader(dataset, batch_size)
     modes = _train_modes(model)
     model.eval()
     try:

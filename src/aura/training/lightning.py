@@ -164,10 +164,12 @@ class ClipDataModule(L.LightningDataModule):
         num_workers: int = 0,
         seed: int = 0,
         size: int | None = None,
+        crop: int | None = None,
     ) -> None:
         super().__init__()
-        self.train_set = ClipDataset(train, num_frames, train=True, seed=seed, size=size)
-        self.val_set = ClipDataset(val, num_frames, train=False, seed=seed, size=size)
+        clips = {"seed": seed, "size": size, "crop": crop}
+        self.train_set = ClipDataset(train, num_frames, train=True, **clips)
+        self.val_set = ClipDataset(val, num_frames, train=False, **clips)
         self.batch_size = batch_size
         self.balanced_batches = balanced_batches
         self.num_workers = num_workers
