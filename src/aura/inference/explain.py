@@ -4,7 +4,7 @@
 Per video, over the detector's members (fold models averaged):
 - feature baselines: the top-k feature contributions (standardised coefficient × value);
 - 3D CNNs that name a ``cam_layer`` (naive_cnn, r3d18_inception, x3d): Grad-CAM heatmaps on
-  the frames of the whole-video clip;
+  the frames of the whole-video clip (the centred native crops for a ``native_crop`` model);
 - every clip model: temporal occlusion, i.e. how much the logit drops when a segment's frames
   are blanked.
 Rendered by :func:`aura.explain.write_explanation` as ``<stem>.png`` + ``<stem>.json``.
@@ -29,7 +29,7 @@ from aura.explain import (
     write_explanation,
 )
 from aura.inference.config import InferenceConfig
-from aura.inference.inputs import Segment, VideoInputs
+from aura.inference.inputs import ClipSpec, Segment, VideoInputs
 from aura.video import sample_indices
 
 
@@ -47,9 +47,10 @@ class Explanation:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def frame_times(video: VideoInputs, num_frames: int) -> list[float]:
-    """Times (s) of the whole-video clip's frames: uniform indices of the scaled video."""
-    n = max(video.scaled_n_frames, 1)
+def frame_times(video: VideoInputs, num_frames: int, spec: ClipSpec | None = None) -> list[float]:
+    """Times (s) of the whole-video clip's frames: uniform indices of the file ``spec``'s
+    clips sample (the scaled video, or the input file for native crops; default: scaled)."""
+    n = max(video.scaled_n_frames if spec is None else video.clip_n_frames(spec), 1)
     idx = sample_indices(n, num_frames)
     return [float((i + 0.5) * video.duration_s / n) for i in idx]
 
@@ -83,6 +84,7 @@ def explain_video(detector: Any, video: VideoInputs, score: Any, top_k: int) -> 
     cams: list[np.ndarray] = []
     notes: list[str] = []
     frames = times = None
+    shown: ClipSpec | None = None  # the clip whose frames are drawn
     for member in detector.members:
         if member.kind == "features":
             contributions.append(feature_contributions(member.artifact, video.features, None))
@@ -90,19 +92,23 @@ def explain_video(detector: Any, video: VideoInputs, score: Any, top_k: int) -> 
         spec = member.model_kind.clip_spec(member.artifact)
         clip = video.clips[spec]
         net = member.artifact.network()
-        member_times = frame_times(video, spec.num_frames)
+        member_times = frame_times(video, spec.num_frames, spec)
         drops.append(segment_occlusion(net, clip, member_times, video.segments))
         cam = gradcam(net, clip)
         if cam.ok and (frames is None or cam.heatmaps.shape == cams[0].shape):
             cams.append(cam.heatmaps)
             if frames is None:
-                frames, times = unnormalise(clip), member_times
+                frames, times, shown = unnormalise(clip), member_times, spec
         elif not cam.ok and cam.note not in notes:
             notes.append(cam.note)
     if frames is None and drops:  # clip models without Grad-CAM: still show the frames
         first = next(m for m in detector.members if m.kind == "clips")
         spec = first.model_kind.clip_spec(first.artifact)
-        frames, times = unnormalise(video.clips[spec]), frame_times(video, spec.num_frames)
+        frames, times = unnormalise(video.clips[spec]), frame_times(video, spec.num_frames, spec)
+        shown = spec
+    if shown is not None and shown.source == "native_crop":
+        side = shown.crop_size
+        notes.append(f"frames: the centred {side}x{side} native-resolution crop the model sees")
     segment_drops = (
         np.nanmean(np.stack(drops), axis=0) if drops else np.full(len(video.segments), np.nan)
     )

@@ -8,7 +8,7 @@ turns one video file into :class:`VideoInputs` with exactly the training code.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 import torch
@@ -16,11 +16,29 @@ import torch
 
 @dataclass(frozen=True)
 class ClipSpec:
-    """A clip shape a model was trained on: ``num_frames`` uniform frames, letterboxed to
-    ``size`` px (None: the scaled video's own size)."""
+    """A clip shape a model was trained on: ``num_frames`` uniform frames of the scaled video,
+    letterboxed to ``size`` px (None: its own size); or, with ``source="native_crop"``, a
+    centred ``crop_size`` px window of the input file's frames at native resolution (``size``
+    None: nothing is resized)."""
 
     num_frames: int
     size: int | None
+    source: Literal["scaled", "native_crop"] = "scaled"
+    crop_size: int | None = None
+
+    def __post_init__(self) -> None:
+        native = self.source == "native_crop"
+        if self.source not in ("scaled", "native_crop"):
+            raise ValueError(f"clip source must be 'scaled' or 'native_crop', got {self.source!r}")
+        if native and (self.crop_size is None or self.size is not None):
+            raise ValueError("a native_crop clip has a crop_size and no letterbox size")
+        if not native and self.crop_size is not None:
+            raise ValueError("a scaled clip has no crop_size")
+
+    @property
+    def side(self) -> int | None:
+        """Height and width of the clip's frames when fixed (None: the scaled video's own)."""
+        return self.crop_size if self.source == "native_crop" else self.size
 
 
 @dataclass(frozen=True)
@@ -67,6 +85,12 @@ class VideoInputs:
     clips: dict[ClipSpec, torch.Tensor] = field(default_factory=dict)
     segment_clips: dict[ClipSpec, torch.Tensor] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)  # probe facts (width, height, fps, ...)
-    scaled_path: str | None = None  # the stage-3 video the clips come from (in the workdir)
-    scaled_n_frames: int = 0  # frames of the scaled video (what clip indices index)
+    scaled_path: str | None = None  # the stage-3 video scaled clips come from (in the workdir)
+    scaled_n_frames: int = 0  # frames of the scaled video (what scaled clip indices index)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per preparation step
+
+    def clip_n_frames(self, spec: ClipSpec) -> int:
+        """Frames of the file ``spec``'s clips sample (what their frame indices index)."""
+        if spec.source == "native_crop":
+            return int(self.info.get("n_frames") or 0)
+        return self.scaled_n_frames

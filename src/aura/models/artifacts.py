@@ -46,7 +46,13 @@ class SkippedCell:
 
 @dataclass(frozen=True)
 class FitReport:
-    """What one deep-model fit did (logged to MLflow as ``<model>.fold_<k>.<key>``)."""
+    """What one deep-model fit did (logged to MLflow as ``<model>.fold_<k>.<key>``).
+
+    ``n_train_clips`` counts the clips trained on (the fold's ``inner_role`` ``fit`` originals
+    and variants), ``n_val_clips`` the selection clips early stopping and the best epoch were
+    chosen on (``select`` originals; 0: no selection, last epoch kept), never the fold's
+    validation videos.
+    """
 
     pretrained_status: str
     batch_size: int
@@ -102,9 +108,20 @@ class ClipModelConfig:
         return int(self.trainer["num_frames"])
 
     @property
+    def clip_source(self) -> str:
+        """``scaled`` (stage-3 videos) or ``native_crop`` (stage-1 files); older files: scaled."""
+        return str(self.trainer.get("clip_source") or "scaled")
+
+    @property
     def clip_size(self) -> int | None:
+        """The letterbox size of scaled clips (None: their own size, or native crops)."""
         size = self.trainer.get("clip_size")
-        return None if size is None else int(size)
+        return None if size is None or self.clip_source != "scaled" else int(size)
+
+    @property
+    def crop_size(self) -> int | None:
+        """The side of the native-resolution crops (None: scaled clips)."""
+        return int(self.trainer["crop_size"]) if self.clip_source == "native_crop" else None
 
 
 @dataclass

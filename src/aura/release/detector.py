@@ -144,7 +144,7 @@ def sampler_settings(
     """The manifest's ``sampler``: what inference must compute for ``members`` (an InputSpec)."""
     clips = sorted(
         {m.model_kind.clip_spec(m.artifact) for m in members if m.kind == "clips"},
-        key=lambda c: (c.num_frames, -1 if c.size is None else c.size),
+        key=lambda c: (c.num_frames, -1 if c.size is None else c.size, c.source, c.crop_size or 0),
     )
     return {
         "features": any(m.kind == "features" for m in members),
@@ -194,7 +194,15 @@ class Detector:
         s = self.manifest.sampler
         return InputSpec(
             features=bool(s["features"]),
-            clips=tuple(ClipSpec(int(c["num_frames"]), c["size"]) for c in s["clips"]),
+            clips=tuple(
+                ClipSpec(
+                    int(c["num_frames"]),
+                    c["size"],
+                    c.get("source", "scaled"),  # manifests before native crops: scaled
+                    c.get("crop_size"),
+                )
+                for c in s["clips"]
+            ),
             stage2=dict(s["stage2"]),
             stage4=dict(s["stage4"]),
             scaling=dict(s["scaling"]),

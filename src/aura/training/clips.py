@@ -2,7 +2,9 @@
 
 Training clips get fresh TSN-style temporal jitter every epoch (one random frame per equal
 segment), seeded by ``(seed, epoch, item index)`` so a run reproduces; validation clips use the
-fixed centre-of-segment indices of :func:`aura.video.sample_indices`.
+fixed centre-of-segment indices of :func:`aura.video.sample_indices`. Native-resolution crops
+(``crop``) are placed the same way: a random place per ``(seed, epoch, item index)`` in
+training, the same in every frame of the clip; centred otherwise.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from aura.video import VideoDecodeError, sample_frames, sample_indices
+from aura.video import Crop, VideoDecodeError, sample_frames, sample_indices
 
 #: Kinetics-style normalisation: ``(x / 255 - MEAN) / STD`` on every channel.
 MEAN = 0.45
@@ -56,7 +58,9 @@ class ClipDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
     """Items -> ``(clip (3, T, H, W) float32, target float32 scalar)``.
 
     ``train`` draws jittered indices per epoch (see :meth:`set_epoch`); otherwise indices are
-    the fixed uniform ones. ``size`` letterboxes frames to ``size`` x ``size``.
+    the fixed uniform ones. ``size`` letterboxes frames to ``size`` x ``size``; ``crop``
+    instead takes a ``crop`` x ``crop`` window of each frame at native resolution (see
+    :meth:`crop_of`; the two exclude each other).
     """
 
     def __init__(
@@ -66,14 +70,18 @@ class ClipDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         train: bool,
         seed: int = 0,
         size: int | None = None,
+        crop: int | None = None,
     ) -> None:
         if num_frames < 1:
             raise ValueError(f"num_frames must be >= 1, got {num_frames}")
+        if size is not None and crop is not None:
+            raise ValueError("ClipDataset takes a letterbox size or a crop, not both")
         self.items = list(items)
         self.num_frames = num_frames
         self.train = train
         self.seed = seed
         self.size = size
+        self.crop = crop
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -95,11 +103,27 @@ class ClipDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         rng = np.random.default_rng([self.seed, self.epoch, index])
         return jitter_indices(n, self.num_frames, rng)
 
+    def crop_of(self, index: int) -> Crop | None:
+        """The crop item ``index`` is sampled with in the current epoch (None: no crop).
+
+        Training: a uniformly random place, drawn from ``(seed, epoch, index)`` on a stream of
+        its own (the temporal jitter is unchanged by it); otherwise centred.
+        """
+        if self.crop is None:
+            return None
+        if not self.train:
+            return Crop(self.crop)
+        rng = np.random.default_rng([self.seed, self.epoch, index, 1])
+        fy, fx = rng.random(2)
+        return Crop(self.crop, (float(fy), float(fx)))
+
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         item = self.items[index]
         idx = self.frame_indices(index)
         try:
-            clip = sample_frames(item.path, self.num_frames, size=self.size, indices=idx)
+            clip = sample_frames(
+                item.path, self.num_frames, size=self.size, indices=idx, crop=self.crop_of(index)
+            )
         except VideoDecodeError as e:
             raise VideoDecodeError(item.path, e.reason, f"video {item.video_id}: {e.detail}") from e
         except ValueError as e:  # e.g. a stale n_frames: indices past the end of the file

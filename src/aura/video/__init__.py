@@ -1,5 +1,6 @@
 """The only place in AURA that touches the decoder: probing, exact frame sampling, letterbox, writing."""
 
+from aura.video.crop import Crop, CropBox, crop_box
 from aura.video.errors import VideoDecodeError
 from aura.video.letterbox import letterbox, letterbox_geometry
 from aura.video.probe import VideoInfo, probe
@@ -9,9 +10,12 @@ from aura.video.writer import ENCODERS, VideoWriter, write_video
 __all__ = [
     "ENCODERS",
     "Clip",
+    "Crop",
+    "CropBox",
     "VideoDecodeError",
     "VideoInfo",
     "VideoWriter",
+    "crop_box",
     "iter_frames",
     "letterbox",
     "letterbox_geometry",

@@ -6,6 +6,8 @@ keep decoding otherwise. Non-reference frames that are not targets are skipped
 (``skip_frame=NONREF``: nothing else refers to them, so output stays bit-identical to a
 full decode, and ~half the frames of a typical x264 stream are never decoded). Only
 targets are converted to RGB, straight to the output size, into a preallocated array.
+With a :class:`~aura.video.crop.Crop` each target is converted at its native size and only the
+crop window is copied into the output, so memory holds the T crops plus one decoded frame.
 
 Frames above ``max_pixels`` are refused (``too_large``): by the coded size before any
 decoding, and again per decoded frame, before anything is allocated for it.
@@ -23,6 +25,7 @@ from av.container import InputContainer
 from av.video.reformatter import VideoReformatter
 from av.video.stream import VideoStream
 
+from aura.video.crop import Crop, CropBox, crop_box
 from aura.video.errors import VideoDecodeError
 from aura.video.frame_index import FrameIndex, build_index, from_demux
 from aura.video.letterbox import letterbox_geometry
@@ -57,7 +60,8 @@ class Clip:
     indices: np.ndarray  # frame index (presentation order) of each output frame
     pts_s: np.ndarray  # presentation time in seconds of each output frame
     n_frames: int  # frames in the video, exact
-    padding: tuple[int, int, int, int] | None  # (top, bottom, left, right) when letterboxed
+    padding: tuple[int, int, int, int] | None  # (top, bottom, left, right): letterbox/crop pad
+    crop: CropBox | None = None  # where the crop lies in the upright frame (crop sampling only)
 
 
 class _IndexMismatch(Exception):
@@ -75,18 +79,33 @@ def _rewind(container: InputContainer, stream: VideoStream) -> bool:
     return False
 
 
-class _Converter:
-    """Decoded frame -> upright RGB (optionally letterboxed), written into an output slot.
+def _pixels(rgb: av.VideoFrame) -> np.ndarray:
+    """(H, W, 3) view of an rgb24 frame's plane (rows may be padded: line_size >= 3 W)."""
+    plane = rgb.planes[0]
+    buf = np.frombuffer(plane, np.uint8).reshape(rgb.height, plane.line_size)
+    return buf[:, : rgb.width * 3].reshape(rgb.height, rgb.width, 3)
 
-    Every frame is checked against ``max_pixels`` first (a stream may grow mid-way).
+
+class _Converter:
+    """Decoded frame -> upright RGB (optionally letterboxed or cropped), written into an
+    output slot.
+
+    Every frame is checked against ``max_pixels`` first (a stream may grow mid-way). The crop
+    window is fixed by the first frame's upright size and kept for the whole clip.
     """
 
-    def __init__(self, size: int | None, path: Path, max_pixels: int | None) -> None:
+    def __init__(
+        self, size: int | None, path: Path, max_pixels: int | None, crop: Crop | None = None
+    ) -> None:
+        if size is not None and crop is not None:
+            raise ValueError("letterbox size and crop exclude each other: give one")
         self.size = size
+        self.crop = crop
         self.path = path
         self.max_pixels = max_pixels
         self.reformatter = VideoReformatter()  # keeps its SwsContext between frames
         self.geometry: tuple[int, ...] | None = None
+        self.box: CropBox | None = None
         self.padding: tuple[int, int, int, int] | None = None
         self.shape: tuple[int, int, int] | None = None
 
@@ -94,7 +113,11 @@ class _Converter:
         check_pixels(self.path, frame.width, frame.height, self.max_pixels)
         rot = rotation_of(frame.rotation)
         w, h = (frame.height, frame.width) if rot in (90, 270) else (frame.width, frame.height)
-        if self.size is None:
+        if self.crop is not None:
+            self.box = crop_box(w, h, self.crop)
+            self.padding = self.box.padding
+            self.shape = (self.crop.size, self.crop.size, 3)
+        elif self.size is None:
             self.shape = (h, w, 3)
         else:
             nw, nh, top, bottom, left, right = letterbox_geometry(w, h, self.size)
@@ -109,6 +132,9 @@ class _Converter:
         else:
             check_pixels(self.path, frame.width, frame.height, self.max_pixels)
         k = rotation_of(frame.rotation) // 90
+        if self.box is not None:
+            self._crop(frame, k, out)
+            return
         if self.geometry is None:
             ow, oh = (out.shape[0], out.shape[1]) if k % 2 else (out.shape[1], out.shape[0])
             rgb = self.reformatter.reformat(frame, width=ow, height=oh, format="rgb24")
@@ -120,10 +146,22 @@ class _Converter:
                 frame, width=ow, height=oh, format="rgb24", interpolation=_SCALE_INTERP
             )
             dst = out[top : top + nh, left : left + nw]
-        plane = rgb.planes[0]
-        buf = np.frombuffer(plane, np.uint8).reshape(oh, plane.line_size)[:, : ow * 3]
-        img = buf.reshape(oh, ow, 3)
+        img = _pixels(rgb)
         dst[...] = np.rot90(img, k) if k else img
+
+    def _crop(self, frame: av.VideoFrame, k: int, out: np.ndarray) -> None:
+        """Copy the crop window of the upright frame (native size, no scaling) into ``out``.
+
+        The window is cut from views of the one converted frame: only ``S x S`` pixels are
+        copied. A later frame smaller than the first one gets the part of the window it has.
+        """
+        b = self.box
+        assert b is not None
+        img = _pixels(self.reformatter.reformat(frame, format="rgb24"))
+        upright = np.rot90(img, k) if k else img  # a view
+        window = upright[b.top : b.top + b.height, b.left : b.left + b.width]
+        h, w = window.shape[:2]
+        out[b.pad_top : b.pad_top + h, b.pad_left : b.pad_left + w] = window
 
 
 def sample_frames(
@@ -134,11 +172,15 @@ def sample_frames(
     indices: Sequence[int] | None = None,
     threads: int = 0,
     max_pixels: int | None = MAX_PIXELS,
+    crop: Crop | None = None,
 ) -> Clip:
     """Decode ``num_frames`` uniformly spaced frames (or the given ``indices``) exactly.
 
-    ``size`` letterboxes each frame to ``size`` x ``size`` (longest side = size). Frames are
-    upright (display rotation applied). ``threads`` = 0 picks decoder threads from the
+    ``size`` letterboxes each frame to ``size`` x ``size`` (longest side = size). ``crop``
+    instead copies one :class:`~aura.video.crop.Crop` window, at native resolution and at
+    the same place in every frame, out of each frame as it is decoded (``Clip.crop`` says
+    where; a side shorter than the crop is zero-padded, centred, ``Clip.padding``). Frames are
+    upright (display rotation applied; the crop is placed in the upright frame). ``threads`` = 0 picks decoder threads from the
     slice count and frame size (see :func:`aura.video.threads.configure_threads`). Raises
     :class:`VideoDecodeError` (``too_large`` for frames above ``max_pixels``; None: no
     cap). The frame count is the packets really there, whatever the header says. If a
@@ -146,7 +188,9 @@ def sample_frames(
     decoded frame stands in for it.
     """
     p = Path(path)
-    want = _Want(num_frames, indices, size, threads, max_pixels)
+    if size is not None and crop is not None:
+        raise ValueError("sample_frames takes a letterbox size or a crop, not both")
+    want = _Want(num_frames, indices, size, threads, max_pixels, crop)
     container, stream = open_video(p, max_pixels=max_pixels)
     try:
         try:
@@ -178,6 +222,7 @@ class _Want:
     size: int | None
     threads: int
     max_pixels: int | None
+    crop: Crop | None = None
 
 
 def _targets(n: int, num_frames: int, indices: Sequence[int] | None) -> np.ndarray:
@@ -199,7 +244,7 @@ class _Collector:
         self.want = _targets(n_frames, want.num_frames, want.indices)
         # Not np.unique: its first call imports numpy.ma (~30 ms).
         self.uniq = np.asarray(sorted(set(self.want.tolist())), dtype=np.int64)
-        self.conv = _Converter(want.size, path, want.max_pixels)
+        self.conv = _Converter(want.size, path, want.max_pixels, want.crop)
         self.out: np.ndarray | None = None
         self.got_s = np.zeros(len(self.uniq), dtype=np.float64)
         self.done = 0
@@ -230,6 +275,7 @@ class _Collector:
             pts_s=self.got_s[slot],
             n_frames=n_frames,
             padding=self.conv.padding,
+            crop=self.conv.box,
         )
 
 
