@@ -20,6 +20,7 @@ from kedro.io.core import DatasetError
 
 from aura.datasets import ModelArtifactDataset
 from aura.features import FEATURES as FEATURE_SPECS
+from aura.features.metadata import metadata_table
 from aura.models import (
     ClipModelConfig,
     FitReport,
@@ -48,7 +49,10 @@ def table() -> pl.DataFrame:
     names = list(FEATURE_SPECS)[:6]
     target = np.tile([0, 1], 30)
     cols = {n: rng.normal(size=60) + 0.8 * target * (i % 2) for i, n in enumerate(names)}
-    return pl.DataFrame({"video_id": [f"v{i}" for i in range(60)], "target": target, **cols})
+    ids = [f"v{i}" for i in range(60)]
+    facts = [{"width": 320 + 16 * i % 64, "height": 240, "codec": "h264"} for i in range(60)]
+    meta = metadata_table(ids, facts, target_size=112)  # what the metadata audit model reads
+    return pl.DataFrame({"video_id": ids, "target": target, **cols}).join(meta, on="video_id")
 
 
 def _trained_clip_model(name: str) -> TrainedClipModel:
@@ -94,7 +98,7 @@ def test_the_project_catalog_stores_every_model_in_its_kinds_format(
     catalog = DataCatalog.from_config(loader["catalog"], save_version=SAVE)
     monkeypatch.chdir(tmp_path)  # the catalog's relative data/ paths land here
     names = list_models()
-    assert len(names) == 8
+    assert len(names) == 9
     for name in names:
         fmt = model_entry(name).kind.artifact_format
         dataset = catalog.get(f"{name}.fold_0.model")

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from aura.features import FEATURES, FLAG_SUFFIX
+from aura.features.metadata import META_COLUMNS
 from aura.features.table import feature_columns
 from aura.inference.inputs import ClipSpec, InputSpec
 from aura.inference.prepare import (
@@ -21,13 +22,14 @@ from aura.inference.prepare import (
     prepare_video,
     segment_windows,
 )
-from aura.models.baselines import join_features
 from aura.parameters import AuraConfig, resolve
 from aura.pipelines.features.nodes import extract_stage2, extract_stage4
-from aura.pipelines.ingest.nodes import PROBE_STATUS
+from aura.pipelines.ingest.nodes import PROBE_SCHEMA, PROBE_STATUS
 from aura.pipelines.scaling.nodes import scale_videos
+from aura.pipelines.training.metadata import video_metadata
+from aura.pipelines.training.nodes import model_input
 from aura.training.clips import ClipDataset, ClipItem, to_tensor
-from aura.video import VideoDecodeError, iter_frames, write_video
+from aura.video import Crop, VideoDecodeError, crop_box, iter_frames, probe, write_video
 from tests.conftest import texture
 
 EXECUTOR = {"backend": "serial", "progress": False}
@@ -72,12 +74,15 @@ def _config(tmp: Path, **scaling: object) -> AuraConfig:
 
 def _training(path: Path, config: AuraConfig, tmp: Path, stage_index) -> dict[str, object]:
     """What the pipelines compute for ``path``: model_input_table row, scaled_metadata row."""
-    index = stage_index({"v": path})
+    info = probe(path, verify=True, max_pixels=config.ingest.max_pixels)  # as ingest fills it
+    facts = pl.DataFrame([{k: getattr(info, k) for k in PROBE_SCHEMA}], schema=PROBE_SCHEMA)
+    index = pl.concat([stage_index({"v": path}), facts], how="horizontal")
     cache = str(tmp / "cache")
     s2, _, _ = extract_stage2(index, None, config.features, EXECUTOR, cache, config.ingest)
     scaled, _ = scale_videos(index, None, config.scaling, EXECUTOR, cache, config.ingest)
     s4, _, _ = extract_stage4(scaled, config.scaled_features, EXECUTOR, cache, config.ingest)
-    table = join_features(s2, s4)  # model_input_table: this join, limited to the fold videos
+    meta = video_metadata(index, None, config.scaling, EXECUTOR, cache, config.ingest)
+    table = model_input(s2, s4, index.select("video_id"), meta)  # the training node
     assert table.height == 1, (s2, s4)
     return {"table": table, "stage2": s2, "stage4": s4, "scaled": scaled.row(0, named=True)}
 
@@ -104,6 +109,12 @@ def _assert_same_features(ours: pl.DataFrame, train: dict[str, pl.DataFrame]) ->
     }
     cols = feature_columns(table)
     assert len(cols) == 2 * len(FEATURES)
+    # the metadata columns: the same values (NaN where unknown) from the same probe facts
+    meta = [c for c in table.columns if c.startswith("meta_")]
+    assert meta == list(META_COLUMNS)
+    assert np.array_equal(
+        ours.select(meta).to_numpy(), table.select(meta).to_numpy(), equal_nan=True
+    )
     for col in cols:
         mine, theirs, bad = ours[col].to_numpy(), table[col].to_numpy(), imputed[col]
         assert np.array_equal(np.isnan(mine), bad), col
@@ -298,3 +309,82 @@ def test_autoencoder_scaling_matches_the_scaling_node(
     spec = input_spec_from_config(config, (ClipSpec(4, None),), features=False, segment_s=0)
     out = prepare_video(videos["odd"], spec, tmp_path / "work")
     assert torch.equal(out.clips[ClipSpec(4, None)][0], _val_clip(row, ClipSpec(4, None)))
+
+
+NATIVE = (ClipSpec(4, None, "native_crop", 48), ClipSpec(6, None, "native_crop", 112))
+
+
+def _ingested(path: Path, tmp: Path) -> pl.DataFrame:
+    """``video_index`` of ``path`` as the ingest nodes build it (an FVC-layout corpus of one)."""
+    from aura.pipelines.ingest.nodes import (
+        build_video_index,
+        materialise_corpus,
+        read_annotations,
+    )
+
+    vid = "AAAAAAAAAAA"
+    videos = tmp / "corpus" / "videos"
+    videos.mkdir(parents=True)
+    (videos / f"{vid}{path.suffix}").write_bytes(path.read_bytes())
+    (tmp / "corpus" / "FVC.csv").write_text(
+        f"cascade_id,video_url,label\nc0,https://www.youtube.com/watch?v={vid},fake\n"
+    )
+    corpus = {"kind": "fvc", "root": str(tmp / "corpus"), "annotation_files": ["FVC.csv"]}
+    index = build_video_index(read_annotations(materialise_corpus(corpus), corpus), {})
+    assert index["status"].to_list() == ["ok"], index
+    return index
+
+
+@pytest.mark.parametrize("name", ["wide", "rotated", "odd"])
+def test_native_crops_are_what_training_feeds(
+    name: str, videos: dict[str, Path], tmp_path: Path
+) -> None:
+    """A native_crop model gets, at inference, exactly the validation clip training scores:
+    the centred crop of the stage-1 file through the training cell's own items; nothing is
+    scaled for it. (112 px is past every short side: zero-padded, centred.)"""
+    from aura.pipelines.training.deep import _items
+    from aura.training.sources import clip_files
+
+    index = _ingested(videos[name], tmp_path)
+    path = Path(index["path"][0])
+    items, missing = _items(index, clip_files("native_crop", pl.DataFrame(), index))
+    assert not missing and [str(i.path) for i in items] == [str(path)]
+    spec = input_spec_from_config(
+        _config(tmp_path), NATIVE, features=False, segment_s=0.5, max_segments=4
+    )
+    out = prepare_video(path, spec, tmp_path / "work")
+    assert out.scaled_path is None and "scale" not in out.timings
+    every = np.stack(list(iter_frames(path)))  # upright, native size
+    h, w = every.shape[1:3]
+    for clip in NATIVE:
+        s, t = clip.crop_size, clip.num_frames
+        val = ClipDataset(items, t, train=False, crop=s)[0][0]  # what predict_clips feeds
+        assert out.clips[clip].shape == (1, 3, t, s, s)
+        assert torch.equal(out.clips[clip][0], val), clip
+        # per segment: the centred crop at each window's uniform frames of the native file
+        n = len(every)
+        assert out.info["n_frames"] == n == items[0].n_frames
+        box = crop_box(w, h, Crop(s))
+        k = len(out.segments)
+        for j, (lo, hi) in enumerate(frame_windows(n, k)):
+            want = np.zeros((t, s, s, 3), np.uint8)
+            pick = every[[lo + math.floor((i + 0.5) * (hi - lo) / t) for i in range(t)]]
+            want[
+                :, box.pad_top : box.pad_top + box.height, box.pad_left : box.pad_left + box.width
+            ] = pick[:, box.top : box.top + box.height, box.left : box.left + box.width]
+            assert torch.equal(out.segment_clips[clip][j], to_tensor(want)), (clip, j)
+
+
+def test_native_and_scaled_clips_side_by_side(videos: dict[str, Path], tmp_path: Path) -> None:
+    """A detector mixing both: scaled clips as before, native crops of the input file."""
+    spec = input_spec_from_config(_config(tmp_path), CLIPS + NATIVE[:1], features=True, segment_s=0)
+    out = prepare_video(videos["wide"], spec, tmp_path / "work")
+    alone = prepare_video(
+        videos["wide"],
+        input_spec_from_config(_config(tmp_path), NATIVE[:1], features=False, segment_s=0),
+        tmp_path / "alone",
+    )
+    assert out.scaled_path is not None and out.features is not None
+    assert torch.equal(out.clips[NATIVE[0]], alone.clips[NATIVE[0]])
+    assert out.segment_clips[NATIVE[0]].shape == (0, 3, 4, 48, 48)
+    assert out.clips[CLIPS[1]].shape == (1, 3, 4, 48, 48)

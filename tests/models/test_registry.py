@@ -38,19 +38,21 @@ def _first_layer(model: nn.Module) -> nn.Module:
     return next(m for m in model.modules() if isinstance(m, nn.Conv2d | nn.Conv3d | nn.Linear))
 
 
-BASELINES = ["logistic_regression", "svm"]
+BASELINES = ["logistic_regression", "metadata", "svm"]  # sorted
 
 
 def test_one_registry_lists_both_kinds() -> None:
     assert list_models(kind=CLIPS) == list_models(kind="clips") == sorted(DEMO)
     assert list_models(kind=FEATURES) == BASELINES
     assert list_models() == sorted([*DEMO, *BASELINES])
-    assert list_models(sort=False)[:2] == BASELINES  # registration order: cheap models first
+    # registration order: cheap models first
+    assert list_models(sort=False)[:3] == ["logistic_regression", "svm", "metadata"]
     with pytest.raises(ValueError, match="unknown model kind 'pixels'"):
         list_models(kind="pixels")
     for name in list_models():
         entry = model_entry(name)
         assert entry.kind == (FEATURES if name in BASELINES else CLIPS)
+        assert entry.releasable == (name != "metadata")  # the audit model is never released
         schema = model_settings(name)
         assert issubclass(schema, Section) and entry.settings is schema
         assert issubclass(schema, ModelSettings) == (entry.kind == CLIPS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,11 @@ def _params(n_folds: int, models: tuple[str, ...], **training: Any) -> dict[str,
             **training,
         },
         "evaluation": {"threshold": 0.5, "calibration_bins": 10},
+        # the video_metadata node: variants' files are probed (here they do not exist: NaN rows)
+        "scaling": {"target_size": 112},
+        "executor": {"backend": "serial", "progress": False},
+        "cache_dir": str(Path(tempfile.gettempdir()) / "aura-test-training-cache"),
+        "ingest": {},
     }
 
 
@@ -205,7 +211,8 @@ def test_tracked_metrics_plots_and_report(grid_run: dict[str, Any]) -> None:
 def test_auto_reduced_folds_skip_the_missing_cells() -> None:
     """3 cascades per class cannot fill 4 folds: with auto_reduce the 4th cell is skipped."""
     grid = Grid(("logistic_regression",), 4)
-    out = _run(grid, _index(3, seed=3), _params(4, grid.models, auto_reduce_folds=True))
+    params = _params(4, grid.models, auto_reduce_folds=True, inner_val_fraction=0)  # 6 groups
+    out = _run(grid, _index(3, seed=3), params)
     assert out["cv_folds"]["fold"].n_unique() < 4
     assert isinstance(out["logistic_regression.fold_3.model"], SkippedCell)
     assert out["logistic_regression.fold_3.predictions"].is_empty()
@@ -289,15 +296,15 @@ def test_a_newly_registered_model_gets_the_cell_of_its_kind(new_models: Any) -> 
         assert grid_from_params(_params(2, (name,))["training"]).models == (name,)
 
 
-def _clip_corpus(root: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """8 one-video cascades (4 real, 4 fake: brighter) as an index + scaled metadata."""
+def _clip_corpus(root: Path, n: int = 8) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``n`` one-video cascades (half real, half fake: brighter) as an index + scaled metadata."""
     from fractions import Fraction
 
     from aura.video import write_video
 
     rng = np.random.default_rng(0)
     index, scaled = [], []
-    for c in range(8):
+    for c in range(n):
         label = "fake" if c % 2 else "real"
         path = root / f"v{c}.mp4"
         base = 150 if label == "fake" else 60
@@ -329,8 +336,9 @@ def test_deep_cell_trains_predicts_and_resumes(tmp_path: Path) -> None:
     from aura.datasets import ModelArtifactDataset
     from aura.training import make_folds
 
-    index, scaled = _clip_corpus(tmp_path)
-    folds = make_folds(index, None, n_folds=2, seed=0)
+    index, scaled = _clip_corpus(tmp_path, 12)
+    # 6 training groups per fold, 2 of them held out for selection
+    folds = make_folds(index, None, n_folds=2, seed=0, inner_val_fraction=0.3)
     params = {
         "training.model_params.naive_cnn": {"width": 8, "pretrained": False},
         "training.trainer": {
@@ -352,6 +360,7 @@ def test_deep_cell_trains_predicts_and_resumes(tmp_path: Path) -> None:
             "video_index": index,
             "cv_folds": folds,
             "scaled_metadata": scaled,
+            "augmented_metadata": pl.DataFrame(),  # scaled clips: not read
         }.items():
             catalog[name].save(value)
         for key, value in params.items():
@@ -374,7 +383,10 @@ def test_deep_cell_trains_predicts_and_resumes(tmp_path: Path) -> None:
     val = folds.filter((pl.col("fold") == 0) & (pl.col("role") == "val"))
     assert sorted(pred["video_id"]) == sorted(val["video_id"])
     assert pred["score"].is_between(0, 1).all()
-    assert out["naive_cnn.fold_0.metrics"]["n_val"][0] == val.height == trained.fit.n_val_clips
+    assert out["naive_cnn.fold_0.metrics"]["n_val"][0] == val.height
+    train = folds.filter((pl.col("fold") == 0) & (pl.col("role") == "train"))
+    assert trained.fit.n_val_clips == (train["inner_role"] == "select").sum() == 2
+    assert trained.fit.n_train_clips == (train["inner_role"] == "fit").sum() == 4
     # the catalog's dataset round-trips it as safetensors, and it scores the same
     ds = ModelArtifactDataset(model="naive_cnn", filepath=str(tmp_path / "m"))
     ds.save(trained)

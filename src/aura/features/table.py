@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import polars as pl
 
+from aura.features.metadata import is_meta_column
 from aura.features.registry import FEATURES, feature_names
 
 FLAG_SUFFIX = "__imputed"
@@ -92,9 +93,14 @@ def to_table(
 
 
 def feature_columns(table: pl.DataFrame, *, flags: bool = False) -> list[str]:
-    """Feature columns of ``table`` (any prefix, table order), then their flags if asked."""
+    """Feature columns of ``table`` (any prefix, table order), then their flags if asked.
+
+    Metadata columns (``meta_*``, :mod:`aura.features.metadata`) are never feature columns,
+    even where a name ends like a feature's (``meta_codec_h264``)."""
     feats, flag_cols = [], []
     for col in table.columns:
+        if is_meta_column(col):
+            continue
         base = col.removesuffix(FLAG_SUFFIX)
         if _is_feature(base):
             (flag_cols if col != base else feats).append(col)

@@ -5,8 +5,12 @@ probe as ingest (:func:`aura.video.probe`, verified, ``ingest.max_pixels``), sta
 (:func:`aura.features.video_features`, as ``features_one``), stage 3
 (:func:`aura.video.scale.rescale_video`, as ``scale_one``), stage-4 features on the scaled
 video with its letterbox bars cropped off, the joined table (:func:`aura.features.to_table`,
-:func:`aura.models.join_features`) and validation clips
-(:class:`aura.training.clips.ClipDataset` with ``train=False``) of the scaled video.
+:func:`aura.models.join_features`) with the probe's ``meta_*`` columns
+(:func:`aura.features.metadata.metadata_row`, as the training ``video_metadata`` node) and
+validation clips
+(:class:`aura.training.clips.ClipDataset` with ``train=False``) of the scaled video, or, for
+models trained on native crops (``clip_source: native_crop``), centred native-resolution crops
+of the input file itself (no scaling is done when nothing needs the scaled video).
 
 Feature cells that are undefined for the video (NaN, ±inf) stay NaN in the rows: training
 fills them with corpus medians, which one video does not have, so the detector's own imputer
@@ -17,14 +21,14 @@ Segments: the duration is cut into equal windows of at least ``segment_s`` secon
 ``max_segments`` of them (one when the video is shorter than a window). A window maps to the
 frames ``[i * n // S, (i + 1) * n // S)`` of a video of ``n`` frames (exact at constant frame
 rate; the scaled video keeps every source frame), and each segment input samples its frames
-inside its window with the same uniform rule, decoder, letterbox and normalisation.
+inside its window with the same uniform rule, decoder, letterbox (or crop) and normalisation.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -36,12 +40,13 @@ import torch
 from aura.corpus.videos import ID_COLUMNS
 from aura.executor import atomic_path
 from aura.features import FEATURES, to_table, video_features
+from aura.features.metadata import metadata_row, probe_facts
 from aura.inference.inputs import ClipSpec, InputSpec, Segment, VideoInputs
 from aura.models.baselines import join_features
 from aura.parameters import AuraConfig
 from aura.pipelines.config import FeaturesConfig, ScaledFeaturesConfig, ScalingConfig
 from aura.training.clips import ClipDataset, ClipItem, to_tensor
-from aura.video import VideoInfo, probe, sample_frames, sample_indices
+from aura.video import Crop, VideoInfo, probe, sample_frames, sample_indices
 from aura.video.scale import letterbox_crop, rescale_video
 
 #: dtypes of the id columns of ``model_input_table`` (``to_table`` rebuilds them from values).
@@ -112,7 +117,8 @@ def window_indices(lo: int, hi: int, num_frames: int) -> np.ndarray:
 def prepare_video(path: str | Path, spec: InputSpec, workdir: Path) -> VideoInputs:
     """Probe, features, scaled video and clips of one video file, as training computes them.
 
-    The scaled video is written once into ``workdir`` (``<stem>.scaled.mp4``). Raises
+    The scaled video is written once into ``workdir`` (``<stem>.scaled.mp4``) when features or
+    scaled clips need it. Raises
     :class:`aura.video.VideoDecodeError` for an unusable file and ``ValueError`` naming the
     file for anything else the training code refuses; the caller turns either into a row.
     ``spec.segment_s`` or ``spec.max_segments`` <= 0 skips the per-segment inputs.
@@ -163,33 +169,25 @@ def _prepare(p: Path, spec: InputSpec, workdir: Path) -> VideoInputs:
     if spec.features:
         with clock("stage2"):
             row2 = video_features(p, num_frames=stage2.num_frames, max_pixels=cap)
-    workdir.mkdir(parents=True, exist_ok=True)
-    scaled = workdir / f"{p.stem}.scaled.mp4"
-    with clock("scale"), atomic_path(scaled) as tmp:
-        geometry = rescale_video(
-            p,
-            tmp,
-            method=scaling.method,
-            size=scaling.target_size,
-            crf=scaling.crf,
-            max_pixels=cap,
-            weights_path=scaling.autoencoder.weights_path,
-        )
-    out.scaled_path = str(scaled)
-    n_scaled = int(geometry["n_frames"])
-    out.scaled_n_frames = n_scaled
-    crop = letterbox_crop(geometry)
+    scaled, n_scaled, crop = None, 0, None
+    if spec.features or any(c.source == "scaled" for c in spec.clips):
+        scaled, n_scaled, crop = _scale(p, scaling, cap, workdir, clock, out)
     ids = _ids(p)
     if spec.features:
         with clock("stage4"):
             row4 = video_features(scaled, num_frames=stage4.num_frames, max_pixels=cap, crop=crop)
         with clock("table"):
-            out.features = _joined([row2], [row4], [ids], stage2.prefix, stage4.prefix)
+            # the meta_* columns, as the training node computes them from ingest's probe
+            meta = metadata_row(probe_facts(info), target_size=scaling.target_size)
+            out.features = _joined([row2], [row4], [ids], stage2.prefix, stage4.prefix, meta)
     for clip in spec.clips:
         with clock("clips"):
-            item = ClipItem(ids["video_id"], scaled, 0, n_scaled)
-            x, _ = ClipDataset([item], clip.num_frames, train=False, size=clip.size)[0]
-            out.clips[clip] = x.unsqueeze(0)
+            source, n = _clip_file(clip, p, info.n_frames, scaled, n_scaled)
+            item = ClipItem(ids["video_id"], source, 0, n)
+            dataset = ClipDataset(
+                [item], clip.num_frames, train=False, size=clip.size, crop=clip.crop_size
+            )
+            out.clips[clip] = dataset[0][0].unsqueeze(0)
     if not segments:
         _no_segments(out, spec, stage2.prefix, stage4.prefix, scaling.target_size)
         out.timings = clock.seconds
@@ -198,7 +196,8 @@ def _prepare(p: Path, spec: InputSpec, workdir: Path) -> VideoInputs:
     scaled_windows = frame_windows(n_scaled, len(segments))
     for clip in spec.clips:
         with clock("segment_clips"):
-            out.segment_clips[clip] = _segment_clips(scaled, scaled_windows, clip)
+            source, n = _clip_file(clip, p, info.n_frames, scaled, n_scaled)
+            out.segment_clips[clip] = _segment_clips(source, frame_windows(n, len(segments)), clip)
     if spec.features:
         with clock("segment_stage2"):
             fast = probe(p, verify=False, max_pixels=cap)  # what extract_features probes itself
@@ -227,10 +226,42 @@ def _prepare(p: Path, spec: InputSpec, workdir: Path) -> VideoInputs:
             ]
         with clock("table"):
             keyed = [{**ids, "video_id": f"{ids['video_id']}#{k}"} for k in range(len(segments))]
-            table = _joined(rows2, rows4, keyed, stage2.prefix, stage4.prefix)
+            table = _joined(rows2, rows4, keyed, stage2.prefix, stage4.prefix, meta)
             out.segment_features = table.with_columns(pl.lit(ids["video_id"]).alias("video_id"))
     out.timings = clock.seconds
     return out
+
+
+def _scale(
+    p: Path, scaling: ScalingConfig, cap: int | None, workdir: Path, clock: _Clock, out: VideoInputs
+) -> tuple[Path, int, tuple[int, int, int, int]]:
+    """Stage 3 of ``p`` into ``workdir``: (scaled video, its frame count, its letterbox bars)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    scaled = workdir / f"{p.stem}.scaled.mp4"
+    with clock("scale"), atomic_path(scaled) as tmp:
+        geometry = rescale_video(
+            p,
+            tmp,
+            method=scaling.method,
+            size=scaling.target_size,
+            crf=scaling.crf,
+            max_pixels=cap,
+            weights_path=scaling.autoencoder.weights_path,
+        )
+    out.scaled_path = str(scaled)
+    out.scaled_n_frames = int(geometry["n_frames"])
+    return scaled, out.scaled_n_frames, letterbox_crop(geometry)
+
+
+def _clip_file(
+    clip: ClipSpec, path: Path, n_frames: int, scaled: Path | None, n_scaled: int
+) -> tuple[Path, int]:
+    """The file ``clip`` is sampled from and its frame count: the input file itself for native
+    crops (as training reads the stage-1 file), else the scaled video."""
+    if clip.source == "native_crop":
+        return path, n_frames
+    assert scaled is not None, "scaled clips need the scaled video"
+    return scaled, n_scaled
 
 
 def _duration(info: VideoInfo) -> float:
@@ -256,15 +287,18 @@ def _joined(
     ids: list[dict[str, Any]],
     prefix2: str,
     prefix4: str,
+    meta: Mapping[str, float],
 ) -> pl.DataFrame:
-    """Stage-2 and stage-4 rows as ``model_input_table`` holds them (NaN kept, flags set)."""
+    """Stage-2 and stage-4 rows as ``model_input_table`` holds them (NaN kept, flags set),
+    then the file's ``meta_*`` columns (the same on every row: segments share the file's)."""
     cols = {c: [row[c] for row in ids] for c in ID_COLUMNS}
 
     def table(rows: list[dict[str, float]], prefix: str) -> pl.DataFrame:
         t = to_table(rows, cols, prefix=prefix, fill=_KEEP_NAN)
         return t.cast(ID_SCHEMA)  # type: ignore[arg-type]
 
-    return join_features(table(rows2, prefix2), table(rows4, prefix4))
+    joined = join_features(table(rows2, prefix2), table(rows4, prefix4))
+    return joined.with_columns(pl.lit(v, pl.Float64).alias(k) for k, v in meta.items())
 
 
 def _no_segments(
@@ -274,14 +308,16 @@ def _no_segments(
     if out.features is not None:
         out.segment_features = out.features.clear()
     for clip in spec.clips:
-        side = clip.size or target_size
+        side = clip.side or target_size
         out.segment_clips[clip] = torch.empty((0, 3, clip.num_frames, side, side))
 
 
-def _segment_clips(scaled: Path, windows: list[tuple[int, int]], clip: ClipSpec) -> torch.Tensor:
-    """(S, 3, T, H, W): one validation-style clip per window, decoded in one pass."""
+def _segment_clips(source: Path, windows: list[tuple[int, int]], clip: ClipSpec) -> torch.Tensor:
+    """(S, 3, T, H, W): one validation-style clip per window (centred crops for native-crop
+    clips), decoded in one pass."""
     t = clip.num_frames
     idx = np.concatenate([window_indices(lo, hi, t) for lo, hi in windows])
-    frames = sample_frames(scaled, t, size=clip.size, indices=idx).frames
+    crop = None if clip.crop_size is None else Crop(clip.crop_size)
+    frames = sample_frames(source, t, size=clip.size, indices=idx, crop=crop).frames
     frames = frames.reshape(len(windows), t, *frames.shape[1:])
     return torch.stack([to_tensor(f) for f in frames])

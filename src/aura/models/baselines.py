@@ -5,11 +5,16 @@ raw energies (it is monotone and defined for negatives). The fitted object keeps
 feature-name list, and prediction selects columns *by name*, so inference can never misalign.
 Both register in the model registry as ``features`` models (``create_model("svm", **cfg)`` is
 the unfitted pipeline).
+
+``metadata`` is the shortcut audit: the same logistic regression over the container and probe
+metadata columns only (``meta_*``, :mod:`aura.features.metadata`). It shows how much of a score
+metadata alone could explain; it is registered ``releasable=False``, so the release never picks
+it by itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -24,6 +29,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.svm import LinearSVC
 
 from aura.config import Section
+from aura.features.metadata import meta_columns
 from aura.features.table import feature_columns
 from aura.models.kinds import FEATURES
 from aura.models.registry import build_model, model_entry, register_model
@@ -48,6 +54,16 @@ class SvmSettings(Section):
     class_weight: Literal["balanced"] | None = "balanced"
     max_iter: int = Field(20000, ge=1)
     calibration_folds: int = Field(3, ge=2)  # CalibratedClassifierCV folds
+
+
+class MetadataSettings(Section):
+    """``training.model_params.metadata``: logistic regression on the ``meta_*`` columns."""
+
+    PREFIX: ClassVar[str] = "training.model_params.metadata"
+
+    C: float = Field(1.0, gt=0)
+    class_weight: Literal["balanced"] | None = "balanced"
+    max_iter: int = Field(5000, ge=1)
 
 
 def _pipeline(model: Any) -> Pipeline:
@@ -78,6 +94,26 @@ def svm(cfg: SvmSettings, *, seed: int = 0) -> Pipeline:
         C=cfg.C, class_weight=cfg.class_weight, max_iter=cfg.max_iter, random_state=seed
     )
     return _pipeline(CalibratedClassifierCV(svc, method="sigmoid", cv=cfg.calibration_folds))
+
+
+@register_model(kind=FEATURES, settings=MetadataSettings, releasable=False)
+def metadata(cfg: MetadataSettings, *, seed: int = 0) -> Pipeline:
+    """Shortcut audit: logistic regression on container/probe metadata only (meta_* columns)."""
+    return _pipeline(
+        LogisticRegression(
+            C=cfg.C, class_weight=cfg.class_weight, max_iter=cfg.max_iter, random_state=seed
+        )
+    )
+
+
+#: The columns a features model reads, by model name; any other reads the forensic features
+#: (:func:`aura.features.table.feature_columns`, which never includes ``meta_*``).
+INPUT_COLUMNS: dict[str, Callable[[pl.DataFrame], list[str]]] = {"metadata": meta_columns}
+
+
+def input_columns(name: str, table: pl.DataFrame) -> list[str]:
+    """The columns of ``table`` features model ``name`` trains on, in table order."""
+    return INPUT_COLUMNS.get(name, feature_columns)(table)
 
 
 def build_baseline(
@@ -135,7 +171,9 @@ def fit_baseline(
     y = train["target"].to_numpy()
     if len(set(y.tolist())) < 2:
         raise ValueError(f"{name}: training rows hold a single class; cannot fit")
-    names = feature_columns(features)
+    names = input_columns(name, features)
+    if not names:
+        raise ValueError(f"{name}: the input table has none of its columns (rebuild it)")
     model = FittedBaseline(name, build_baseline(name, params, seed=seed), names)
     model.pipeline.fit(model.matrix(train), y)
     return model

@@ -3,8 +3,9 @@ inference. Every registry entry (:func:`aura.models.registry.model_entry`) names
 
 - ``features``: a scikit-learn pipeline over the joined stage-2 + stage-4 feature table; stored
   with skops.
-- ``clips``: a torch video classifier over letterboxed uniform clips of the scaled video; stored
-  as safetensors.
+- ``clips``: a torch video classifier over letterboxed uniform clips of the scaled video, or
+  native-resolution crops of the stage-1 file (``clip_source: native_crop``); stored as
+  safetensors.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class ModelKind:
         """The clip shape ``artifact`` was trained on (None for feature models)."""
         if self.name == "clips":
             cfg = artifact.config
-            return ClipSpec(cfg.num_frames, cfg.clip_size)
+            return ClipSpec(cfg.num_frames, cfg.clip_size, cfg.clip_source, cfg.crop_size)
         return None
 
     def logits(self, artifact: Any, video: VideoInputs) -> tuple[float, np.ndarray]:
@@ -71,5 +72,10 @@ class ModelKind:
 
 
 FEATURES = ModelKind("features", "skops", ("cv_folds", "model_input_table", "video_index"))
-CLIPS = ModelKind("clips", "safetensors", ("cv_folds", "scaled_metadata", "video_index"))
+#: clip cells read the scaled videos or (native_crop) the originals and augmented variants
+CLIPS = ModelKind(
+    "clips",
+    "safetensors",
+    ("cv_folds", "scaled_metadata", "video_index", "augmented_metadata"),
+)
 KINDS = {k.name: k for k in (FEATURES, CLIPS)}

@@ -93,6 +93,9 @@ class ModelEntry:
     defaults: Mapping[str, Any]
     summary: str
     settings: type[Section]  # a ModelSettings subclass for clip models
+    #: False for an audit model (e.g. ``metadata``): trained and reported like any other, but
+    #: never the release's default choice (it may still be listed in ``release.models``)
+    releasable: bool = True
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
@@ -137,11 +140,13 @@ def register_model(
     name: str | None = None,
     kind: ModelKind = CLIPS,
     settings: type[Section] | None = None,
+    releasable: bool = True,
 ) -> Builder | Callable[[Builder], Builder]:
     """Decorator: register ``fn`` under ``name`` (default: its function name) as a ``kind`` model.
 
     Clip models take their schema from the builder's keyword arguments; features models give
     ``settings`` (a :class:`~aura.config.Section` subclass) and a ``builder(settings, *, seed)``.
+    ``releasable=False`` marks an audit model the release never picks by itself.
     """
 
     def wrap(builder: Builder) -> Builder:
@@ -164,7 +169,7 @@ def register_model(
         if old is not None and old.builder.__qualname__ != builder.__qualname__:
             raise ValueError(f"model {key!r} is already registered by {old.builder.__module__}")
         summary = (inspect.getdoc(builder) or "").split("\n", 1)[0]
-        _REGISTRY[key] = ModelEntry(key, kind, builder, defaults, summary, schema)
+        _REGISTRY[key] = ModelEntry(key, kind, builder, defaults, summary, schema, releasable)
         return builder
 
     return wrap(fn) if fn is not None else wrap

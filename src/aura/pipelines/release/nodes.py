@@ -9,10 +9,12 @@ from typing import Any
 
 import polars as pl
 
+from aura.models import model_entry
 from aura.parameters import resolve
-from aura.pipelines.config import ReleaseConfig
+from aura.pipelines.config import CorpusConfig, ReleaseConfig
 from aura.release import Detector, Member
 from aura.release.build import assemble, fold_members, refit_members
+from aura.release.model_card import render_model_card
 from aura.release.oof import OOF_METRICS, best_model
 from aura.training.config import TrainingConfig
 
@@ -24,14 +26,22 @@ def choose_models(
     release: ReleaseConfig | Mapping[str, Any],
     training: TrainingConfig | Mapping[str, Any],
 ) -> list[str]:
-    """``release.models``, or the trained model with the best pooled out-of-fold ROC-AUC."""
+    """``release.models``, or the trained model with the best pooled out-of-fold ROC-AUC among
+    the releasable ones (an audit model such as ``metadata`` is registered
+    ``releasable=False``: reported, never picked by default)."""
     release = ReleaseConfig.from_params(release)
     training = TrainingConfig.from_params(training)
     if release.models:
         if extra := [m for m in release.models if m not in training.models]:
             raise ValueError(f"release.models lists {extra}, not in training.models")
         return list(release.models)
-    best = best_model(cv_predictions, training.models)
+    candidates = [m for m in training.models if model_entry(m).releasable]
+    if not candidates:
+        raise ValueError(
+            f"release.models is null and none of training.models {list(training.models)} may be "
+            "released by default (audit models only); list the models in release.models"
+        )
+    best = best_model(cv_predictions, candidates)
     log.info("release: %s has the best pooled out-of-fold ROC-AUC", best)
     return [best]
 
@@ -99,3 +109,26 @@ def assemble_detector(
         m.oof_metrics["fpr"],
     )
     return detector, pl.DataFrame([row])
+
+
+def model_card(
+    detector: Detector,
+    release_metrics: pl.DataFrame,
+    cv_summary: pl.DataFrame,
+    cv_comparisons: pl.DataFrame,
+    cv_slices: pl.DataFrame,
+    robustness_metrics: pl.DataFrame,
+    run_facts: Mapping[str, Any],
+    corpus: CorpusConfig | Mapping[str, Any],
+) -> str:
+    """``MODEL_CARD.md``: the released detector's Hugging Face model card, from the run's data."""
+    return render_model_card(
+        detector,
+        release_metrics,
+        cv_summary,
+        cv_comparisons,
+        cv_slices,
+        robustness_metrics,
+        run_facts,
+        CorpusConfig.from_params(corpus),
+    )

@@ -42,18 +42,25 @@ def cv_folds(
         n_folds=config.n_folds,
         seed=config.seed,
         auto_reduce_folds=config.auto_reduce_folds,
+        inner_val_fraction=config.inner_val_fraction,
     )
 
 
 def model_input(
-    features_stage2: pl.DataFrame, features_stage4: pl.DataFrame, folds: pl.DataFrame
+    features_stage2: pl.DataFrame,
+    features_stage4: pl.DataFrame,
+    folds: pl.DataFrame,
+    video_metadata: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Stage 2 + stage 4 features of every video in ``cv_folds``, one row per video.
+    """Stage 2 + stage 4 features of every video in ``cv_folds``, one row per video, then its
+    ``meta_*`` columns from ``video_metadata`` (null where a video has none).
 
     Videos whose features failed in either stage cannot be used; they are logged with their count.
     """
     ids = folds.select("video_id").unique()
     table = join_features(features_stage2, features_stage4).join(ids, on="video_id", how="semi")
+    if video_metadata is not None:
+        table = table.join(video_metadata, on="video_id", how="left")
     if missing := ids.height - table.height:
         absent = ids.join(table.select("video_id"), on="video_id", how="anti")["video_id"]
         log.warning(
@@ -67,6 +74,15 @@ def model_input(
 
 def fold_rows(folds: pl.DataFrame, fold: int, role: str) -> pl.DataFrame:
     return folds.filter((pl.col("fold") == fold) & (pl.col("role") == role))
+
+
+def inner_rows(folds: pl.DataFrame, fold: int, inner_role: str) -> pl.DataFrame:
+    """The fold's training rows of ``inner_role``: ``fit`` originals and variants, or the
+    ``select`` originals (their variants are neither trained on nor selected on)."""
+    if "inner_role" not in folds.columns:
+        raise ValueError("cv_folds has no inner_role column: re-run the make_cv_folds node")
+    rows = fold_rows(folds, fold, "train").filter(pl.col("inner_role") == inner_role)
+    return rows if inner_role == "fit" else rows.filter(pl.col("variant") == 0)
 
 
 def missing_fold(folds: pl.DataFrame, model: str, fold: int) -> str | None:
@@ -104,7 +120,10 @@ def train_model(
     model: str,
     fold: int,
 ) -> FittedBaseline | SkippedCell:
-    """Fit ``model`` on fold ``fold``'s training rows (originals and variants) that have features."""
+    """Fit ``model`` on fold ``fold``'s training rows (originals and variants) that have features.
+
+    A baseline selects nothing, so it trains on every training row: ``inner_role`` ``fit`` and
+    ``select`` alike (the outer validation rows stay out)."""
     if reason := missing_fold(folds, model, fold):
         return SkippedCell(model, fold, reason)
     train_ids = fold_rows(folds, fold, "train").join(

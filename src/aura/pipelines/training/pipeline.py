@@ -16,6 +16,7 @@ from kedro.pipeline import Node, Pipeline, node, pipeline
 from aura.models import model_entry
 from aura.pipelines.binding import bind
 from aura.pipelines.training.deep import predict_clip_cell, train_clip_cell
+from aura.pipelines.training.metadata import video_metadata
 from aura.pipelines.training.nodes import (
     cv_folds,
     model_input,
@@ -50,6 +51,8 @@ def _clip_nodes(model: str, fold: int) -> list[Node]:
             [
                 "cv_folds",
                 "scaled_metadata",
+                "video_index",
+                "augmented_metadata",
                 "params:model_params",
                 "params:trainer",
                 "params:seed",
@@ -78,7 +81,7 @@ CELL_NODES: dict[str, Callable[[str, int], list[Node]]] = {
 def create_cell(model: str, fold: int) -> Pipeline:
     """``<model>.fold_<k>``: train → predict → score, outputs ``<ns>.model``, ``.predictions``,
     ``.metrics``. What the cell reads follows the model's kind: feature models the
-    ``model_input_table``, clip models the scaled videos."""
+    ``model_input_table``, clip models the scaled videos or the native files."""
     kind = model_entry(model).kind
     cell = pipeline(
         [
@@ -102,7 +105,8 @@ def create_cell(model: str, fold: int) -> Pipeline:
 
 
 def create_pipeline(grid: Grid | None = None, **kwargs: object) -> Pipeline:
-    """``cv_folds`` and ``model_input_table``, then every cell of ``grid`` (default: the current one)."""
+    """``cv_folds``, ``video_metadata`` and ``model_input_table`` (features + ``meta_*``), then
+    every cell of ``grid`` (default: the current one)."""
     grid = grid or current_grid()
     shared = pipeline(
         [
@@ -113,8 +117,21 @@ def create_pipeline(grid: Grid | None = None, **kwargs: object) -> Pipeline:
                 name="make_cv_folds",
             ),
             node(
+                video_metadata,
+                [
+                    "video_index",
+                    "augmented_metadata",
+                    "params:scaling",  # scaling.target_size: the letterbox padding share
+                    "params:executor",
+                    "params:cache_dir",
+                    "params:ingest",  # ingest.max_pixels
+                ],
+                "video_metadata",
+                name="probe_video_metadata",
+            ),
+            node(
                 model_input,
-                ["features_stage2", "features_stage4", "cv_folds"],
+                ["features_stage2", "features_stage4", "cv_folds", "video_metadata"],
                 "model_input_table",
                 name="build_model_input",
             ),
