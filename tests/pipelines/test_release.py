@@ -9,15 +9,19 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pytest
+import yaml
 from kedro.io import DataCatalog, MemoryDataset, Version
 from kedro.runner import SequentialRunner
+from kedro_datasets.text import TextDataset
 from sklearn.metrics import roc_auc_score
 
 from aura.datasets import DetectorDataset
+from aura.evaluation.robustness_metrics import empty_metrics
 from aura.features import FEATURES
 from aura.models.artifacts import SkippedCell
 from aura.models.baselines import fit_baseline
 from aura.models.kinds import logit
+from aura.pipelines.evaluation import nodes as evaluation
 from aura.pipelines.release import create_pipeline
 from aura.pipelines.release.nodes import release_members
 from aura.release import choose_threshold, fit_calibration, load_detector
@@ -113,11 +117,24 @@ def cv_run() -> dict[str, Any]:
                     pl.Series("score", fitted.predict_proba(rows)),
                 )
             )
+    predictions = pl.concat(preds).join(
+        folds.filter(pl.col("role") == "val").select("fold", "video_id", "group_id"),
+        on=["fold", "video_id"],
+    )
+    params = _params()
     return {
         "cv_folds": folds,
         "model_input_table": table,
-        "cv_predictions": pl.concat(preds),
+        "cv_predictions": predictions,
         "cells": cells,
+        # what the evaluation pipeline leaves for the model card (robustness off)
+        "cv_summary": evaluation.cv_summary(predictions, pl.DataFrame(), {"bootstrap": 100}),
+        "cv_comparisons": evaluation.cv_comparisons(predictions, {"bootstrap": 100}),
+        "cv_slices": evaluation.cv_slices(predictions, index, {"bootstrap": 100}),
+        "robustness_metrics": empty_metrics(),
+        "run_facts": evaluation.run_facts(
+            index, folds, params["corpus"], params["training"], params
+        ),
     }
 
 
@@ -126,19 +143,37 @@ def _run(cv_run: dict[str, Any], tmp_path: Path, release: dict[str, Any]) -> dic
     grid = Grid(MODELS, N_FOLDS)
     pipe = create_pipeline(grid)
     detector = DetectorDataset(filepath=str(tmp_path / "detector"), version=Version(None, None))
-    catalog = DataCatalog({"detector": detector, "release_metrics": KeptDataset()})
+    card = TextDataset(filepath=str(tmp_path / "MODEL_CARD.md"))
+    catalog = DataCatalog(
+        {"detector": detector, "release_metrics": KeptDataset(), "model_card": card}
+    )
+    tables = (
+        "cv_folds",
+        "model_input_table",
+        "cv_predictions",
+        "cv_summary",
+        "cv_comparisons",
+        "cv_slices",
+        "robustness_metrics",
+        "run_facts",
+    )
     values = {
-        **{k: cv_run[k] for k in ("cv_folds", "model_input_table", "cv_predictions")},
+        **{k: cv_run[k] for k in tables},
         **cv_run["cells"],
         "scaled_metadata": pl.DataFrame(),
         "parameters": params,
         "params:release": params["release"],
         "params:training": params["training"],
+        "params:corpus": params["corpus"],
     }
     for name, value in values.items():
         catalog[name] = MemoryDataset(value)
     SequentialRunner().run(pipe, catalog)
-    return {"detector": detector, "metrics": catalog["release_metrics"].load()}
+    return {
+        "detector": detector,
+        "metrics": catalog["release_metrics"].load(),
+        "card": tmp_path / "MODEL_CARD.md",
+    }
 
 
 def _pooled_auc(preds: pl.DataFrame, model: str) -> float:
@@ -188,6 +223,19 @@ def test_release_picks_the_best_model_and_writes_a_loadable_detector(
     assert score.probability == pytest.approx(float(cal.apply(mean)))
     assert score.segment_probabilities == []
 
+    # the model card: written by the pipeline from the saved detector and the run's tables
+    card = out["card"].read_text()
+    meta = yaml.safe_load(card.split("---\n")[1])
+    (result,) = meta["model-index"][0]["results"]
+    assert {x["type"]: x["value"] for x in result["metrics"]} == {
+        k: metrics[k] for k in ("roc_auc", "pr_auc", "accuracy", "f1")
+    }
+    assert result["dataset"]["name"] == "User-supplied videos (manifest)"
+    assert f"| version | {m.version} |" in card and f"| config hash | {m.config_hash} |" in card
+    assert "Robustness was not measured" in card  # robustness_metrics empty: disabled
+    summary = cv_run["cv_summary"]
+    assert all(f"| {model} |" in card for model in summary["model"])
+
 
 def test_an_ensemble_of_both_models_with_isotonic_and_an_fpr_bound(
     cv_run: dict[str, Any], tmp_path: Path
@@ -233,3 +281,16 @@ def test_skipped_cells_are_left_out_and_a_model_without_folds_is_refused(
     skipped = [SkippedCell("svm", k, "fold reduced") for k in range(N_FOLDS)]
     with pytest.raises(ValueError, match="no trained fold model"):
         release_members(*args, *skipped, cells=grid.cells())
+
+
+def test_catalog_writes_the_model_card_and_logs_it_to_mlflow() -> None:
+    root = Path(__file__).resolve().parents[2]
+    catalog = yaml.safe_load((root / "conf" / "base" / "catalog.yml").read_text())
+    card = catalog["model_card"]
+    assert card["type"] == "kedro_mlflow.io.artifacts.MlflowArtifactDataset"
+    assert card["dataset"] == {
+        "type": "text.TextDataset",
+        "filepath": "data/08_reporting/MODEL_CARD.md",
+    }
+    # a release run on its own reads the run facts the evaluation stored
+    assert catalog["run_facts"]["type"] == "json.JSONDataset"

@@ -1,5 +1,6 @@
 """Release pipeline: every grid cell's fold model + the out-of-fold predictions → ``detector``
-(a versioned folder, see :class:`aura.datasets.DetectorDataset`) and ``release_metrics``."""
+(a versioned folder, see :class:`aura.datasets.DetectorDataset`), ``release_metrics`` and
+``model_card`` (``MODEL_CARD.md``, from the evaluation and robustness tables)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ import warnings
 from kedro.pipeline import Pipeline, node, pipeline
 
 from aura.pipelines.binding import bind
-from aura.pipelines.release.nodes import assemble_detector, choose_models, release_members
+from aura.pipelines.release.nodes import (
+    assemble_detector,
+    choose_models,
+    model_card,
+    release_members,
+)
 from aura.training.grid import Grid, current_grid, namespace
 
 
@@ -47,6 +53,21 @@ def create_pipeline(grid: Grid | None = None, **kwargs: object) -> Pipeline:
                 ["release_members", "cv_predictions", "cv_folds", "params:release", "parameters"],
                 ["detector", "release_metrics"],
                 name="assemble_detector",
+            ),
+            node(
+                model_card,
+                [
+                    "detector",
+                    "release_metrics",
+                    "cv_summary",
+                    "cv_comparisons",
+                    "cv_slices",
+                    "robustness_metrics",
+                    "run_facts",
+                    "params:corpus",
+                ],
+                "model_card",
+                name="write_model_card",
             ),
         ],
         tags="release",
