@@ -102,7 +102,21 @@ def run() -> dict[str, Any]:
     pipe = evaluation.create_pipeline(Grid(MODELS, N_FOLDS))
     names = {d for d in pipe.datasets() if not d.startswith("params:")}
     catalog = DataCatalog({n: KeptDataset() for n in names})
-    for name, value in {"video_index": index, "cv_folds": folds, **_cells(index, folds)}.items():
+    robustness = pl.DataFrame(  # the robustness pipeline's table (its own tests check it)
+        {
+            "model": ["svm", "svm"],
+            "perturbation": ["none", "crf38"],
+            "n": [40, 40],
+            "n_unchanged": [0, 0],
+            "n_failed": [0, 1],
+            "roc_auc": [0.9, 0.8],
+            "roc_auc_lo": [0.8, 0.7],
+            "roc_auc_hi": [0.97, 0.9],
+            "delta": [0.0, -0.1],
+        }
+    )
+    inputs = {"video_index": index, "cv_folds": folds, "robustness_metrics": robustness}
+    for name, value in {**inputs, **_cells(index, folds)}.items():
         catalog[name].save(value)
     catalog["parameters"].save(PARAMS)
     for key, value in PARAMS.items():
@@ -156,6 +170,9 @@ def test_plots_and_report_with_the_pooled_table(run: dict[str, Any]) -> None:
         assert "resamples of cascades" in doc
         assert "logistic_regression beats svm by" in doc
         assert "Listed, not scored" in doc
+        robust = doc[doc.index("Robustness (validation originals") :]
+        assert "crf38" in robust and "0.800 [0.70, 0.90]" in robust and "-0.100" in robust
+    assert 'src="robustness.png"' in html
 
 
 def test_catalog_declares_the_new_tables_and_not_the_old_one() -> None:

@@ -64,6 +64,7 @@ def render_report(
     *,
     comparisons: pl.DataFrame | None = None,
     slices: pl.DataFrame | None = None,
+    robustness: pl.DataFrame | None = None,
     title: str = TITLE,
 ) -> str:
     """Self-contained one-page HTML report; plot paths are used as given (relative links).
@@ -81,7 +82,15 @@ def render_report(
         "<body>",
         f"<h1>{html.escape(title)}</h1>",
     ]
-    for section in sections(summary, metrics, facts, plots, comparisons=comparisons, slices=slices):
+    for section in sections(
+        summary,
+        metrics,
+        facts,
+        plots,
+        comparisons=comparisons,
+        slices=slices,
+        robustness=robustness,
+    ):
         parts.append(f"<section>\n<h2>{html.escape(section.title)}</h2>")
         for block in section.blocks:
             if isinstance(block, _Table):
@@ -129,11 +138,20 @@ def render_markdown(
     *,
     comparisons: pl.DataFrame | None = None,
     slices: pl.DataFrame | None = None,
+    robustness: pl.DataFrame | None = None,
     title: str = TITLE,
 ) -> str:
     """The same report as GitHub Markdown: pipe tables and ``![title](path)`` images."""
     parts = [f"# {_md(title)}"]
-    for section in sections(summary, metrics, facts, plots, comparisons=comparisons, slices=slices):
+    for section in sections(
+        summary,
+        metrics,
+        facts,
+        plots,
+        comparisons=comparisons,
+        slices=slices,
+        robustness=robustness,
+    ):
         parts.append(f"## {_md(section.title)}")
         for block in section.blocks:
             if isinstance(block, _Table):

@@ -285,6 +285,36 @@ def slices_section(slices: pl.DataFrame | None) -> Section:
     return section
 
 
+def robustness_section(robustness: pl.DataFrame | None) -> Section:
+    """ROC-AUC with interval per (model, perturbation), ``none`` first, and the paired delta."""
+    section = Section("Robustness (validation originals re-scored after perturbations)")
+    if robustness is None or robustness.height == 0:
+        section.blocks.append("Robustness was not evaluated (evaluation.robustness.enabled).")
+        return section
+    section.blocks.append(
+        "Each fold model re-scores its validation originals after each perturbation, through the "
+        "inference path; delta is the perturbed ROC-AUC minus the unperturbed one on the same "
+        "videos. Unchanged: the perturbation did not apply (scored as is)."
+    )
+    header = ["model", "perturbation", "n", "unchanged", "failed", LABELS["roc_auc"], "delta"]
+    table = Table(header, [], left=2)
+    for r in robustness.iter_rows(named=True):
+        delta = r.get("delta")
+        table.rows.append(
+            [
+                (text(r["model"]), False),
+                (text(r["perturbation"]), False),
+                (text(r.get("n")), False),
+                (text(r.get("n_unchanged")), False),
+                (text(r.get("n_failed")), False),
+                (with_interval(r["roc_auc"], r.get("roc_auc_lo"), r.get("roc_auc_hi")), False),
+                ("" if _missing(delta) else f"{float(delta):+.3f}", False),
+            ]
+        )
+    section.blocks.append(table)
+    return section
+
+
 def sections(
     summary: pl.DataFrame,
     metrics: pl.DataFrame,
@@ -293,6 +323,7 @@ def sections(
     *,
     comparisons: pl.DataFrame | None = None,
     slices: pl.DataFrame | None = None,
+    robustness: pl.DataFrame | None = None,
 ) -> list[Section]:
     """The report, in reading order: pooled table, comparisons, folds, slices, plots, run."""
     folds = Section("Per-fold metrics (each fold)")
@@ -312,6 +343,7 @@ def sections(
         comparisons_section(comparisons),
         folds_section(summary),
         slices_section(slices),
+        robustness_section(robustness),
         folds,
         figures,
         run,

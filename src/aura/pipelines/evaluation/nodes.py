@@ -160,10 +160,13 @@ def report(
     cv_metrics: pl.DataFrame,
     comparisons: pl.DataFrame,
     slices: pl.DataFrame,
+    robustness: pl.DataFrame,
     facts: dict[str, Any],
 ) -> tuple[str, str]:
     """The one-page report as HTML and Markdown (plots linked by their file names)."""
     links = {title: [f"{name}.png"] for name, title in PLOTS.items()}
+    if robustness.height:
+        links["Robustness (ROC-AUC per perturbation)"] = ["robustness.png"]
     args = (summary, cv_metrics, facts, links)
-    tables = {"comparisons": comparisons, "slices": slices}
+    tables = {"comparisons": comparisons, "slices": slices, "robustness": robustness}
     return render_report(*args, **tables), render_markdown(*args, **tables)

@@ -79,7 +79,14 @@ def create_pipeline(grid: Grid | None = None, **kwargs: object) -> Pipeline:
             ),
             node(
                 report,
-                ["cv_summary", "cv_metrics", "cv_comparisons", "cv_slices", "run_facts"],
+                [
+                    "cv_summary",
+                    "cv_metrics",
+                    "cv_comparisons",
+                    "cv_slices",
+                    "robustness_metrics",
+                    "run_facts",
+                ],
                 ["report_html", "report_md"],
                 name="write_report",
             ),
