@@ -204,13 +204,14 @@ def test_conf_base_states_only_values_that_differ_from_the_defaults() -> None:
         assert reduced != full, f"conf/base restates the default of {'.'.join(path)}"
 
 
-def test_conf_fvc_states_only_what_differs_from_base() -> None:
-    """Each value of conf/fvc changes the resolved `--env fvc` config: it is a delta, merged key
-    by key over conf/base, not a second copy of it."""
-    base, merged = _raw("base"), _raw("fvc")
+@pytest.mark.parametrize("env", ["fvc", "demo_full"])
+def test_conf_envs_state_only_what_differs_from_base(env: str) -> None:
+    """Each value of conf/<env> changes the resolved `--env <env>` config: it is a delta, merged
+    key by key over conf/base, not a second copy of it."""
+    base, merged = _raw("base"), _raw(env)
     full = resolve(merged)
     delta: dict[str, Any] = {}
-    for path in sorted((REPO / "conf" / "fvc").glob("parameters*.yml")):
+    for path in sorted((REPO / "conf" / env).glob("parameters*.yml")):
         delta.update(yaml.safe_load(path.read_text()))
     assert _leaves(delta)
     for path in _leaves(delta):
@@ -218,7 +219,7 @@ def test_conf_fvc_states_only_what_differs_from_base() -> None:
             without = resolve(_replaced(merged, path, base))
         except ConfigError:
             continue  # base's value does not even fit the rest of the fvc setup
-        assert without != full, f"conf/fvc restates {'.'.join(path)}"
+        assert without != full, f"conf/{env} restates {'.'.join(path)}"
 
 
 # --- through Kedro -----------------------------------------------------------------------------

@@ -67,12 +67,29 @@ def latest_version(dataset_dir: Path) -> Path:
     return versions[-1] / dataset_dir.name
 
 
+#: The project tests prove the wiring, not the demo's size (its numbers are in the README): a
+#: smaller corpus, 3 folds, two deep families for one epoch, two perturbations. Lists use ";"
+#: because kedro's ``--params`` splits on every comma.
+GRID = {
+    "corpus.demo.n_cascades": "16",
+    "training.n_folds": "3",
+    "training.models": "logistic_regression;svm;metadata;naive_cnn;slowfast",
+    "training.trainer.max_epochs": "1",
+    "evaluation.bootstrap": "200",
+    "evaluation.robustness.max_videos": "1",
+    "evaluation.robustness.perturbations": "crf30;caption",
+}
+PARAMS = ",".join(f"{k}={v}" for k, v in GRID.items())
+MODELS = sorted(GRID["training.models"].split(";"))
+DEEP_CELLS = 2 * 3  # naive_cnn and slowfast x 3 folds
+
+
 @pytest.fixture(scope="module")
 def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``kedro run`` (the ``make run`` job) on the demo corpus in a project copy."""
+    """``kedro run`` (the ``make run`` job) on a reduced demo grid in a project copy."""
     project = make_project(tmp_path_factory.mktemp("proj") / "aura")
-    # measured 420 s alone and 567 s beside the other xdist worker: 3x headroom
-    kedro(project, "run", timeout=1800)
+    # TIMEOUT_NOTE
+    kedro(project, "run", "--params", PARAMS, timeout=1800)
     return project
 
 
@@ -87,7 +104,7 @@ def test_demo_run_writes_versioned_index(demo_project: Path) -> None:
         (demo_project / "data" / "01_raw" / "demo" / "demo_manifest.json").read_text()
     )
     ok = index.filter(pl.col("status") == "ok")
-    assert ok.height >= 40
+    assert ok.height >= 30  # 16 cascades: an original and a repost each
     assert set(ok["label"]) == {"real", "fake"}
     assert (
         abs(
@@ -112,7 +129,7 @@ def test_demo_run_writes_versioned_index(demo_project: Path) -> None:
 
 def test_second_run_skips_all_per_video_work(demo_project: Path) -> None:
     before = sorted((demo_project / "data" / "03_primary" / "video_index.arrow").iterdir())
-    out = kedro(demo_project, "run")
+    out = kedro(demo_project, "run", "--params", PARAMS)
     log = out.stdout + out.stderr
     after = sorted((demo_project / "data" / "03_primary" / "video_index.arrow").iterdir())
     assert len(after) == len(before) + 1
@@ -121,11 +138,11 @@ def test_second_run_skips_all_per_video_work(demo_project: Path) -> None:
         pl.read_ipc(before[-1] / "video_index.arrow")
     )
     stages = [line for line in log.splitlines() if "stage=" in line]
-    assert len(stages) == 4, log[-3000:]
+    assert len(stages) == 5, log[-3000:]  # stages 1-4 and the variants' metadata probes
     assert all("computed=0" in line for line in stages), stages
     # unchanged deep cells reuse their finished checkpoints instead of training again
     fits = [line for line in log.splitlines() if "epochs_run=" in line]
-    assert len(fits) == 30 and all("resumed=yes" in line for line in fits), fits[:3]
+    assert len(fits) == DEEP_CELLS and all("resumed=yes" in line for line in fits), fits[:3]
 
 
 def test_stage_outputs_are_versioned(demo_project: Path) -> None:
@@ -152,23 +169,26 @@ def _latest_csv(dataset_dir: Path) -> pl.DataFrame:
 def test_demo_run_ends_with_the_report(demo_project: Path) -> None:
     reporting = demo_project / "data" / "08_reporting"
     summary = _latest_csv(reporting / "cv_summary.csv")
-    models = [
-        "logistic_regression",
-        "naive_cnn",
-        "r3d18_inception",
-        "slowfast",
-        "svm",
-        "vit_gru",
-        "vit_transformer",
-        "x3d",
-    ]
-    assert sorted(summary["model"]) == models
-    assert (summary["n_folds"] == 5).all()
+    assert sorted(summary["model"]) == MODELS
+    assert (summary["n_folds"] == 3).all()
     # the demo corpus is learnable from the handcrafted features (numbers in the README)
     baselines = summary.filter(pl.col("model").is_in(["logistic_regression", "svm"]))
-    assert (baselines["roc_auc_mean"] >= 0.75).all(), summary
+    assert (baselines["roc_auc"] >= 0.75).all(), summary
     metrics = _latest_csv(reporting / "cv_metrics.csv")
-    assert metrics.columns[:3] == ["model", "fold", "roc_auc"] and metrics.height == 40
+    assert metrics.columns[:3] == ["model", "fold", "roc_auc"] and metrics.height == 3 * len(MODELS)
+    # the shortcut audit: the demo's metadata is drawn independently of the label
+    preds = pl.read_ipc(
+        latest_version(demo_project / "data" / "07_model_output" / "cv_predictions.arrow")
+    ).filter(pl.col("model") == "metadata")
+    from sklearn.metrics import roc_auc_score
+
+    # (the README's <= 0.60 is measured on the full demo; on these ~32 videos chance alone
+    # spreads the AUC by about +-0.1, so this only catches a gross leak)
+    assert roc_auc_score(preds["target"], preds["score"]) <= 0.75
+    table = pl.read_ipc(
+        latest_version(demo_project / "data" / "05_model_input" / "model_input_table.arrow")
+    )
+    assert table.select(pl.col("^meta_.*$")).width == 14 and table["meta_width"].null_count() == 0
     html = (reporting / "report.html").read_text()
     for name in (
         "roc_curves",
@@ -180,6 +200,22 @@ def test_demo_run_ends_with_the_report(demo_project: Path) -> None:
         png = reporting / f"{name}.png"
         assert png.read_bytes()[:4] == b"\x89PNG" and f'src="{name}.png"' in html
     assert "Config hash" in html and "logistic_regression" in html
+    # the report leads with pooled out-of-fold metrics; per-fold numbers come second
+    assert html.index("Pooled out-of-fold metrics") < html.index("Per-fold metrics")
+    assert (
+        _latest_csv(reporting / "cv_comparisons.csv").height == len(MODELS) * (len(MODELS) - 1) // 2
+    )
+    slices = _latest_csv(reporting / "cv_slices.csv")
+    assert set(slices["slice"]) == {"platform", "resolution", "duration", "codec"}
+    robustness = _latest_csv(reporting / "robustness_metrics.csv")
+    assert set(robustness["perturbation"]) == {"none", "crf30", "caption"}
+    assert set(robustness["model"]) == set(MODELS)
+    assert (reporting / "robustness.png").read_bytes()[:4] == b"\x89PNG" and "crf30" in html
+    card = (reporting / "MODEL_CARD.md").read_text()
+    front = yaml.safe_load(card.split("---\n")[1])
+    (result,) = front["model-index"][0]["results"]
+    assert {m["type"] for m in result["metrics"]} >= {"roc_auc", "f1"}
+    assert "## Robustness" in card and "## Slices" in card
     folds = pl.read_ipc(latest_version(demo_project / "data" / "05_model_input" / "cv_folds.arrow"))
     val = folds.filter(pl.col("role") == "val")
     assert (val["variant"] == 0).all() and val["video_id"].is_unique().all()
@@ -194,9 +230,9 @@ def test_demo_run_is_tracked_in_mlflow(demo_project: Path) -> None:
     run = next(r for r in runs if r.data.tags.get("mlflow.runName") == "__default__")
     assert run.info.status == "FINISHED"
     assert len(run.data.tags["config_hash"]) == 12 and run.data.tags["git_commit"]
-    assert run.data.params["training.n_folds"] == "5"
+    assert run.data.params["training.n_folds"] == "3"
     assert 0.0 <= run.data.metrics["cv.svm.roc_auc_mean"] <= 1.0
-    assert len(client.get_metric_history(run.info.run_id, "cv.svm.roc_auc")) == 5
+    assert len(client.get_metric_history(run.info.run_id, "cv.svm.roc_auc")) == 3
     paths = {
         a.path
         for folder in ("report", "plots", "tables", "models/svm/fold_0")
@@ -206,8 +242,8 @@ def test_demo_run_is_tracked_in_mlflow(demo_project: Path) -> None:
     assert "models/svm/fold_0/model.skops" in paths
     # each deep fit records its weights source and the batch size it used
     assert run.data.params["naive_cnn.fold_0.pretrained_status"] == "off"
-    assert run.data.params["slowfast.fold_4.precision"] == "32-true"
-    assert run.data.params["x3d.fold_2.batch_size"] == "8"
+    assert run.data.params["slowfast.fold_2.precision"] == "32-true"
+    assert run.data.params["naive_cnn.fold_2.batch_size"] == "8"
     assert Path(exp.artifact_location.removeprefix("file://")).parent == demo_project
 
 
@@ -220,7 +256,14 @@ def test_one_namespaced_cell_runs_alone(demo_project: Path) -> None:
     local = demo_project / "conf" / "local" / "mlflow.yml"
     local.write_text("server:\n  mlflow_tracking_uri: sqlite:///team.db\n")
     try:
-        out = kedro(demo_project, "run", "--pipelines=training", "--namespaces=svm.fold_0")
+        out = kedro(
+            demo_project,
+            "run",
+            "--pipelines=training",
+            "--namespaces=svm.fold_0",
+            "--params",
+            PARAMS,
+        )
     finally:
         local.unlink()
     log = out.stdout + out.stderr
@@ -251,7 +294,9 @@ def test_fvc_params_from_the_cli(demo_project: Path, tmp_path: Path) -> None:
             demo_project,
             "run",
             "--params",
-            f"corpus.kind=fvc,corpus.root={root},training.n_folds=3",
+            f"corpus.kind=fvc,corpus.root={root},training.n_folds=3,"
+            # a few originals only: no inner selection split (feature models select nothing)
+            "training.inner_val_fraction=0,evaluation.robustness.enabled=false",
         )
     finally:
         local.unlink()
@@ -318,7 +363,7 @@ def test_kedro_viz_serves_the_pipelines(demo_project: Path, tmp_path: Path) -> N
         names = {n["name"] for n in graph["nodes"]}
         assert {"build_video_index", "video_index"} <= {n.split(".")[-1] for n in names} | names
         # the CV fan-out is shown as collapsible namespaces: one per model, one per cell
-        assert {"svm", "svm.fold_0", "logistic_regression.fold_4"} <= set(
+        assert {"svm", "svm.fold_0", "logistic_regression.fold_2"} <= set(
             graph["modular_pipelines"]
         )
     finally:
@@ -393,7 +438,7 @@ def test_predict_scores_every_demo_file(demo_project: Path, demo_predictions: li
     assert set(rows) == files
     ok = [r for r in rows.values() if r["status"] == "ok"]
     bad = [r for r in rows.values() if r["status"] != "ok"]
-    assert len(ok) >= 40 and {"empty_file", "corrupt", "not_video"} <= {r["status"] for r in bad}
+    assert len(ok) >= 30 and {"empty_file", "corrupt", "not_video"} <= {r["status"] for r in bad}
     assert all(r["error"] and r["path"] in r["error"] for r in bad)
     for r in ok:
         assert 0.0 <= r["probability"] <= 1.0 and r["label"] in ("real", "fake")

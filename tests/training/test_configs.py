@@ -50,6 +50,8 @@ def test_fvc_states_only_what_differs_and_keeps_the_paper_setup() -> None:
     assert r3d.clip_size is None and r3d.num_frames == 16
     assert not fvc.training.settings("r3d18_inception").freeze_backbone  # type: ignore[attr-defined]
     assert fvc.training.settings("vit_gru").vit_kwargs is None  # type: ignore[attr-defined]
+    assert trainer.clip_source == "scaled" and base.training.trainer.clip_source == "native_crop"
+    assert fvc.training.settings("vit_transformer").img_size == 224  # type: ignore[attr-defined]
     assert fvc.training.settings("x3d").width_factor is None  # type: ignore[attr-defined]
     assert fvc.training.trainer_for("slowfast").precision == "auto"
     assert base.training.trainer_for("slowfast").precision == "32-true"

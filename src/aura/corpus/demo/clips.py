@@ -98,7 +98,8 @@ def _encoding(
     rng: np.random.Generator, width: int, height: int, fps: float, codec: str | None = None
 ) -> dict:
     codec = codec or str(rng.choice(CODECS, p=CODEC_P))
-    bpp = float(rng.uniform(0.15, 0.45))
+    # Drawn independently of the label; high enough that sensor noise survives the encode.
+    bpp = float(rng.uniform(0.4, 1.0))
     return {
         "codec": codec,
         "container": _container(rng, codec),

@@ -25,7 +25,7 @@ from aura.corpus.demo.traces import TRACES, draw_camera, draw_traces
 log = logging.getLogger("aura.corpus.demo")
 
 #: Bump when the rendering changes, so existing demo corpora are regenerated.
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "2.0"
 MANIFEST_NAME = "demo_manifest.json"
 _MARKER = ".demo_generating"
 LOCK_NAME = ".demo.lock"
@@ -42,10 +42,10 @@ class DemoConfig(Section):
     PREFIX: ClassVar[str] = "corpus.demo"
 
     seed: int = Field(0, ge=0)
-    n_cascades: int = Field(16, ge=2)  # half fake (f0, f1, ...), half real (r0, r1, ...)
-    reposts_per_cascade: int = Field(2, ge=0)
+    n_cascades: int = Field(60, ge=2)  # half fake (f0, f1, ...), half real (r0, r1, ...)
+    reposts_per_cascade: int = Field(1, ge=0)
     min_duration_s: float = Field(2.0, ge=0.5, le=60)
-    max_duration_s: float = Field(4.0, ge=0.5, le=60)
+    max_duration_s: float = Field(3.0, ge=0.5, le=60)
     hostile: bool = True  # add an empty, a truncated and a not-a-video .mp4, each with a row
 
     @model_validator(mode="after")

@@ -26,7 +26,7 @@ def draw_camera(rng: np.random.Generator) -> dict:
     """Camera traits of one device/shot."""
     return {
         "noise_read": round(float(rng.uniform(1.0, 2.2)), 3),
-        "noise_mid": round(float(rng.uniform(2.8, 5.5)), 3),  # noise std at grey level 128
+        "noise_mid": round(float(rng.uniform(5.0, 9.0)), 3),  # noise std at grey level 128
         "chroma_noise": round(float(rng.uniform(0.25, 0.6)), 3),
         "sharpen": round(float(rng.uniform(0.0, 0.6)), 3),
         "jpeg_quality": int(rng.integers(80, 93)),
