@@ -161,6 +161,8 @@ def _run(cv_run: dict[str, Any], tmp_path: Path, release: dict[str, Any]) -> dic
         **{k: cv_run[k] for k in tables},
         **cv_run["cells"],
         "scaled_metadata": pl.DataFrame(),
+        "video_index": pl.DataFrame(),  # fold_ensemble reads no clip file
+        "augmented_metadata": pl.DataFrame(),
         "parameters": params,
         "params:release": params["release"],
         "params:training": params["training"],
@@ -260,6 +262,8 @@ def test_refit_trains_each_baseline_once_on_every_video(cv_run: dict[str, Any]) 
         cv_run["cv_folds"],
         cv_run["model_input_table"],
         pl.DataFrame(),
+        pl.DataFrame(),
+        pl.DataFrame(),
         *[cv_run["cells"][n] for n in names],
         cells=grid.cells(),
     )
@@ -275,7 +279,8 @@ def test_skipped_cells_are_left_out_and_a_model_without_folds_is_refused(
     grid = Grid(("svm",), N_FOLDS)
     cells = [cv_run["cells"][f"svm.fold_{k}.model"] for k in range(N_FOLDS)]
     cells[1] = SkippedCell("svm", 1, "fold reduced")
-    args = (["svm"], {}, _params()["training"], cv_run["cv_folds"], pl.DataFrame(), pl.DataFrame())
+    frames = (pl.DataFrame(),) * 4  # model_input_table, scaled_metadata, video_index, augmented
+    args = (["svm"], {}, _params()["training"], cv_run["cv_folds"], *frames)
     members = release_members(*args, *cells, cells=grid.cells())
     assert [m.fold for m in members] == [0, 2]
     skipped = [SkippedCell("svm", k, "fold reduced") for k in range(N_FOLDS)]

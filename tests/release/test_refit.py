@@ -32,6 +32,53 @@ def test_refit_epochs_is_the_median_best_epoch_count() -> None:
     assert refit_epochs([fit_report(None), None], default=9) == 9
 
 
+def test_a_native_crop_refit_reads_the_stage1_files(tmp_path: Path) -> None:
+    """With ``clip_source: native_crop`` the refit trains on crops of the ingested files, never on
+    the scaled videos (here paths that do not exist)."""
+    items = make_clip_items(tmp_path / "videos", n=6)
+    index = pl.DataFrame(
+        {
+            "video_id": [it.video_id for it in items],
+            "label": ["fake" if it.target else "real" for it in items],
+            "target": [it.target for it in items],
+            "cascade_id": [it.video_id for it in items],
+            "group_id": [it.video_id for it in items],
+            "path": [str(it.path) for it in items],
+            "n_frames": [it.n_frames for it in items],
+            "status": ["ok"] * len(items),
+            "error": [None] * len(items),
+        },
+        schema_overrides={"error": pl.String},
+    )
+    folds = make_folds(index, None, n_folds=2, seed=0, inner_val_fraction=0)
+    scaled = index.with_columns(pl.lit(str(tmp_path / "nowhere.mp4")).alias("path"))
+    trainer = {
+        "num_frames": CLIP.num_frames,
+        "clip_source": "native_crop",
+        "crop_size": 16,
+        "batch_size": 2,
+        "max_epochs": 1,
+        "precision": "32-true",
+        "accelerator": "cpu",
+    }
+    training = TrainingConfig.from_params(
+        {
+            "models": ["naive_cnn"],
+            "n_folds": 2,
+            "trainer": trainer,
+            "model_params": {"naive_cnn": TINY_NET},
+            "checkpoint_dir": str(tmp_path / "ckpt"),
+        }
+    )
+    cells = {("naive_cnn", k): tiny_clip_model(k, seed=k, best_epoch=0) for k in range(2)}
+    with pytest.raises(ValueError, match="native_crop needs the video_index"):
+        refit_members(cells, ["naive_cnn"], folds, pl.DataFrame(), scaled, training)
+    (member,) = refit_members(cells, ["naive_cnn"], folds, pl.DataFrame(), scaled, training, index)
+    refit = member.artifact
+    assert refit.config.clip_source == "native_crop" and refit.config.crop_size == 16
+    assert refit.fit is not None and refit.fit.n_train_clips == len(items)
+
+
 def test_refit_clip_model_trains_once_on_every_video(tmp_path: Path) -> None:
     items = make_clip_items(tmp_path / "videos", n=6)
     index = pl.DataFrame(

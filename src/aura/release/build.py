@@ -114,25 +114,38 @@ def refit_clip_model(
     cv_folds: pl.DataFrame,
     scaled_metadata: pl.DataFrame,
     training: Any,
+    video_index: pl.DataFrame | None = None,
+    augmented_metadata: pl.DataFrame | None = None,
 ) -> TrainedClipModel:
-    """``model`` trained on every ``cv_folds`` video with a scaled video (see module doc)."""
+    """``model`` trained on every ``cv_folds`` video with a usable clip file (see module doc):
+    the scaled video, or the stage-1 file (``video_index`` / ``augmented_metadata``) when the
+    model's ``clip_source`` is ``native_crop``."""
     from aura.models import build_model, describe_pretrained
     from aura.training import ClipItem, fit_clip_model
     from aura.training.config import merge_trainer
+    from aura.training.sources import clip_files
 
-    scaled = scaled_metadata.filter(pl.col("status") == "ok").select("video_id", "path", "n_frames")
-    rows = _usable(cv_folds).join(scaled, on="video_id", how="inner")
-    items = [
-        ClipItem(r["video_id"], r["path"], int(r["target"]), int(r["n_frames"]))
-        for r in rows.iter_rows(named=True)
-    ]
-    if not items:
-        raise ValueError(f"{model} refit: no cv_folds video has a usable scaled video")
     settings = training.settings(model)
     base = training.trainer_for(model)
     n = refit_epochs([m.fit for m in fold_models], base.max_epochs)
     prefix = f"training.model_params.{model}.trainer"
     cfg = merge_trainer(base, {}, prefix, max_epochs=n, early_stopping_patience=n)
+    if cfg.clip_source == "native_crop" and video_index is None:
+        raise ValueError(f"{model} refit: clip_source native_crop needs the video_index")
+    empty = pl.DataFrame(schema={"video_id": pl.String, "path": pl.String, "status": pl.String})
+    files = clip_files(
+        cfg.clip_source,
+        scaled_metadata,
+        empty if video_index is None else video_index,
+        augmented_metadata,
+    )
+    rows = _usable(cv_folds).join(files, on="video_id", how="inner")
+    items = [
+        ClipItem(r["video_id"], r["path"], int(r["target"]), int(r["n_frames"]))
+        for r in rows.iter_rows(named=True)
+    ]
+    if not items:
+        raise ValueError(f"{model} refit: no cv_folds video has a usable {cfg.clip_source} file")
     net = build_model(model, settings)
     identity = [(it.video_id, str(it.path), Path(it.path).stat().st_size) for it in items]
     key = config_hash(
@@ -176,6 +189,8 @@ def refit_members(
     model_input_table: pl.DataFrame,
     scaled_metadata: pl.DataFrame,
     training: Any,
+    video_index: pl.DataFrame | None = None,
+    augmented_metadata: pl.DataFrame | None = None,
 ) -> list[Member]:
     """One refit member per model; its kind is that of its fold models."""
     members = []
@@ -189,7 +204,13 @@ def refit_members(
             )
         else:
             artifact = refit_clip_model(
-                model, [m.artifact for m in folds], cv_folds, scaled_metadata, training
+                model,
+                [m.artifact for m in folds],
+                cv_folds,
+                scaled_metadata,
+                training,
+                video_index,
+                augmented_metadata,
             )
         members.append(Member(model, None, kind, artifact))
     return members

@@ -53,6 +53,8 @@ def release_members(
     cv_folds: pl.DataFrame,
     model_input_table: pl.DataFrame,
     scaled_metadata: pl.DataFrame,
+    video_index: pl.DataFrame,
+    augmented_metadata: pl.DataFrame,
     *artifacts: Any,
     cells: Sequence[tuple[str, int]],
 ) -> list[Member]:
@@ -67,7 +69,16 @@ def release_members(
     by_cell = dict(zip(cells, artifacts, strict=True))
     if release.strategy == "fold_ensemble":
         return fold_members(by_cell, models)
-    return refit_members(by_cell, models, cv_folds, model_input_table, scaled_metadata, training)
+    return refit_members(
+        by_cell,
+        models,
+        cv_folds,
+        model_input_table,
+        scaled_metadata,
+        training,
+        video_index,
+        augmented_metadata,
+    )
 
 
 def assemble_detector(

@@ -34,6 +34,8 @@ def create_pipeline(grid: Grid | None = None, **kwargs: object) -> Pipeline:
                 "cv_folds",
                 "model_input_table",
                 "scaled_metadata",
+                "video_index",
+                "augmented_metadata",
                 *[f"{namespace(m, k)}.model" for m, k in cells],
             ],
             "release_members",
