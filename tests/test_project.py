@@ -138,7 +138,8 @@ def test_second_run_skips_all_per_video_work(demo_project: Path) -> None:
         pl.read_ipc(before[-1] / "video_index.arrow")
     )
     stages = [line for line in log.splitlines() if "stage=" in line]
-    assert len(stages) == 5, log[-3000:]  # stages 1-4 and the variants' metadata probes
+    # stages 1-4, the variants' metadata probes and the robustness re-scoring
+    assert len(stages) == 6, log[-3000:]
     assert all("computed=0" in line for line in stages), stages
     # unchanged deep cells reuse their finished checkpoints instead of training again
     fits = [line for line in log.splitlines() if "epochs_run=" in line]

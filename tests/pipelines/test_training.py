@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from sklearn.metrics import roc_auc_score
 
 from aura.evaluation import METRICS
+from aura.evaluation.robustness_metrics import empty_metrics
 from aura.features import FEATURES
 from aura.models import (
     SkippedCell,
@@ -115,6 +116,7 @@ def _run(grid: Grid, index: pl.DataFrame, params: dict[str, Any]) -> dict[str, A
         "augmented_metadata": variants,
         "features_stage2": _features(index, variants, "", 1),
         "features_stage4": _features(index, variants, "s4_", 2),
+        "robustness_metrics": empty_metrics(),  # the report's input when robustness is off
     }
     pipe = training.create_pipeline(grid) + evaluation.create_pipeline(grid)
     names = pipe.datasets() - {p for p in pipe.datasets() if p.startswith("params:")}
@@ -267,8 +269,10 @@ def test_default_grid_matches_base_config() -> None:
     from tests.conftest import REPO
 
     loader = OmegaConfigLoader(str(REPO / "conf"), base_env="base", default_run_env="base")
-    grid = grid_from_params(loader["parameters"]["training"])
-    assert grid == default_grid() and sorted(grid.models) == list_models()
+    params = loader["parameters"]["training"]
+    grid = grid_from_params(params)
+    assert grid.models == default_grid().models and sorted(grid.models) == list_models()
+    assert grid.n_folds == params["n_folds"] == 3  # the demo's choice (schema default: 5)
 
 
 @pytest.fixture
