@@ -37,6 +37,43 @@ def scoring_config(tmp: Path) -> AuraConfig:
     )
 
 
+def save_test_detector(
+    tmp: Path,
+    config: AuraConfig,
+    members: list[Member],
+    calibration: Calibration,
+    feature_names: list[str] | None = None,
+) -> Path:
+    """A fold-ensemble detector of ``members`` (threshold 0.5) saved under ``tmp``."""
+    blocks = config.to_params()
+    manifest = DetectorManifest(
+        version="2026-12-02T00.00.00.000Z",
+        created_utc="2026-12-02T00:00:00+00:00",
+        strategy="fold_ensemble",
+        models=list(dict.fromkeys(m.model for m in members)),
+        config=blocks,
+        feature_names=list(feature_names or []),
+        sampler=sampler_settings(
+            members,
+            blocks["features"],
+            blocks["scaled_features"],
+            blocks["scaling"],
+            config.ingest.max_pixels,
+        ),
+        calibration=calibration.to_dict(),
+        threshold=0.5,
+        threshold_rule="youden",
+        corpus_fingerprint="0" * 64,
+        config_hash=config.hash(),
+        git_commit=None,
+        cv_metrics={},
+        oof_metrics={},
+    )
+    folder = tmp / "detector" / manifest.version / "detector"
+    save_detector(Detector(manifest, members, calibration), folder)
+    return folder
+
+
 def _clip_frames(i: int, fake: bool, w: int = 96, h: int = 64, n: int = 30) -> list[np.ndarray]:
     rng = np.random.default_rng(i)
     frames = []
@@ -103,30 +140,4 @@ def detector_dir(scoring_videos: dict[str, Path], tmp_path_factory: pytest.TempP
         Member("naive_cnn", 1, "clips", cnn),
     ]
     calibration = Calibration("platt", {"a": 0.9, "b": 0.05})
-    blocks = config.to_params()
-    manifest = DetectorManifest(
-        version="2026-12-02T00.00.00.000Z",
-        created_utc="2026-12-02T00:00:00+00:00",
-        strategy="fold_ensemble",
-        models=["logistic_regression", "naive_cnn"],
-        config=blocks,
-        feature_names=lr.feature_names,
-        sampler=sampler_settings(
-            members,
-            blocks["features"],
-            blocks["scaled_features"],
-            blocks["scaling"],
-            config.ingest.max_pixels,
-        ),
-        calibration=calibration.to_dict(),
-        threshold=0.5,
-        threshold_rule="youden",
-        corpus_fingerprint="0" * 64,
-        config_hash=config.hash(),
-        git_commit=None,
-        cv_metrics={},
-        oof_metrics={},
-    )
-    folder = tmp / "detector" / manifest.version / "detector"
-    save_detector(Detector(manifest, members, calibration), folder)
-    return folder
+    return save_test_detector(tmp, config, members, calibration, lr.feature_names)

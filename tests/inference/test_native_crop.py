@@ -17,10 +17,10 @@ from aura.inference.inputs import ClipSpec
 from aura.inference.prepare import prepare_video
 from aura.models import create_model
 from aura.models.artifacts import ClipModelConfig, TrainedClipModel
-from aura.release import Calibration, Detector, DetectorManifest, Member, save_detector
-from aura.release.detector import load_detector, sampler_settings
+from aura.release import Calibration, Member
+from aura.release.detector import load_detector
 from tests.conftest import aura_cli
-from tests.inference.conftest import TINY_NET, scoring_config
+from tests.inference.conftest import TINY_NET, save_test_detector, scoring_config
 
 S, T = 32, 4
 NATIVE = ClipSpec(T, None, "native_crop", S)
@@ -48,34 +48,8 @@ def native_detector(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "batch_size": 2,
     }
     members = [_member(0, trainer), _member(1, trainer)]
-    blocks = config.to_params()
     calibration = Calibration("platt", {"a": 1.0, "b": 0.0})
-    manifest = DetectorManifest(
-        version="2026-12-02T00.00.00.000Z",
-        created_utc="2026-12-02T00:00:00+00:00",
-        strategy="fold_ensemble",
-        models=["naive_cnn"],
-        config=blocks,
-        feature_names=[],
-        sampler=sampler_settings(
-            members,
-            blocks["features"],
-            blocks["scaled_features"],
-            blocks["scaling"],
-            config.ingest.max_pixels,
-        ),
-        calibration=calibration.to_dict(),
-        threshold=0.5,
-        threshold_rule="youden",
-        corpus_fingerprint="0" * 64,
-        config_hash=config.hash(),
-        git_commit=None,
-        cv_metrics={},
-        oof_metrics={},
-    )
-    folder = tmp / "detector" / manifest.version / "detector"
-    save_detector(Detector(manifest, members, calibration), folder)
-    return folder
+    return save_test_detector(tmp, config, members, calibration)
 
 
 def test_manifest_records_the_clip_source(native_detector: Path) -> None:
