@@ -10,7 +10,7 @@ import torch
 
 from aura.release import Calibration, Detector, load_detector, save_detector
 from aura.release.build import refit_epochs, refit_members
-from aura.training import make_folds
+from aura.training import ClipItem, make_folds
 from aura.training.config import TrainingConfig
 from tests.conftest import make_clip_items
 from tests.release.conftest import (
@@ -32,17 +32,16 @@ def test_refit_epochs_is_the_median_best_epoch_count() -> None:
     assert refit_epochs([fit_report(None), None], default=9) == 9
 
 
-def test_a_native_crop_refit_reads_the_stage1_files(tmp_path: Path) -> None:
-    """With ``clip_source: native_crop`` the refit trains on crops of the ingested files, never on
-    the scaled videos (here paths that do not exist)."""
-    items = make_clip_items(tmp_path / "videos", n=6)
-    index = pl.DataFrame(
+def _index(items: list[ClipItem]) -> pl.DataFrame:
+    """A video_index of ``items``: one cascade each, all ok."""
+    ids = [it.video_id for it in items]
+    return pl.DataFrame(
         {
-            "video_id": [it.video_id for it in items],
+            "video_id": ids,
             "label": ["fake" if it.target else "real" for it in items],
             "target": [it.target for it in items],
-            "cascade_id": [it.video_id for it in items],
-            "group_id": [it.video_id for it in items],
+            "cascade_id": ids,
+            "group_id": ids,
             "path": [str(it.path) for it in items],
             "n_frames": [it.n_frames for it in items],
             "status": ["ok"] * len(items),
@@ -50,6 +49,13 @@ def test_a_native_crop_refit_reads_the_stage1_files(tmp_path: Path) -> None:
         },
         schema_overrides={"error": pl.String},
     )
+
+
+def test_a_native_crop_refit_reads_the_stage1_files(tmp_path: Path) -> None:
+    """With ``clip_source: native_crop`` the refit trains on crops of the ingested files, never on
+    the scaled videos (here paths that do not exist)."""
+    items = make_clip_items(tmp_path / "videos", n=6)
+    index = _index(items)
     folds = make_folds(index, None, n_folds=2, seed=0, inner_val_fraction=0)
     scaled = index.with_columns(pl.lit(str(tmp_path / "nowhere.mp4")).alias("path"))
     trainer = {
@@ -81,19 +87,7 @@ def test_a_native_crop_refit_reads_the_stage1_files(tmp_path: Path) -> None:
 
 def test_refit_clip_model_trains_once_on_every_video(tmp_path: Path) -> None:
     items = make_clip_items(tmp_path / "videos", n=6)
-    index = pl.DataFrame(
-        {
-            "video_id": [it.video_id for it in items],
-            "label": ["fake" if it.target else "real" for it in items],
-            "target": [it.target for it in items],
-            "cascade_id": [it.video_id for it in items],
-            "group_id": [it.video_id for it in items],
-            "path": [str(it.path) for it in items],
-            "status": ["ok"] * len(items),
-            "error": [None] * len(items),
-        },
-        schema_overrides={"error": pl.String},
-    )
+    index = _index(items)
     folds = make_folds(index, None, n_folds=2, seed=0, inner_val_fraction=0)  # 3 groups a side
     scaled = pl.DataFrame(
         {
