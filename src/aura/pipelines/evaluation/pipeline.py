@@ -3,10 +3,9 @@ cascade-bootstrap intervals, paired comparisons, slices, plots, report."""
 
 from __future__ import annotations
 
-import warnings
-
 from kedro.pipeline import Pipeline, node, pipeline
 
+from aura.pipelines.binding import fan_in_node
 from aura.pipelines.evaluation.nodes import (
     PLOTS,
     cv_comparisons,
@@ -25,19 +24,22 @@ def create_pipeline(grid: Grid | None = None, **kwargs: object) -> Pipeline:
     """Reads ``<model>.fold_<k>.predictions`` / ``.metrics`` for every cell of ``grid``."""
     grid = grid or current_grid()
     spaces = grid.namespaces()
-    with warnings.catch_warnings():
-        # Kedro warns about dotted dataset names used outside their namespace; reading every
-        # cell's "<model>.fold_<k>.*" outputs here is the point of this pipeline.
-        warnings.filterwarnings("ignore", message="One or more dataset names contain")
-        gathered = [
-            node(
-                gather,
-                [f"{ns}.predictions" for ns in spaces],
-                "cv_predictions",
-                name="gather_predictions",
-            ),
-            node(gather, [f"{ns}.metrics" for ns in spaces], "cv_metrics", name="gather_metrics"),
-        ]
+    gathered = [
+        fan_in_node(
+            gather,
+            [],
+            "cv_predictions",
+            name="gather_predictions",
+            cell_datasets=[f"{ns}.predictions" for ns in spaces],
+        ),
+        fan_in_node(
+            gather,
+            [],
+            "cv_metrics",
+            name="gather_metrics",
+            cell_datasets=[f"{ns}.metrics" for ns in spaces],
+        ),
+    ]
     return pipeline(
         [
             *gathered,

@@ -4,11 +4,9 @@
 
 from __future__ import annotations
 
-import warnings
-
 from kedro.pipeline import Pipeline, node, pipeline
 
-from aura.pipelines.binding import bind
+from aura.pipelines.binding import bind, fan_in_node
 from aura.pipelines.release.nodes import (
     assemble_detector,
     choose_models,
@@ -22,25 +20,22 @@ def create_pipeline(grid: Grid | None = None, **kwargs: object) -> Pipeline:
     """Reads ``<model>.fold_<k>.model`` for every cell of ``grid`` (default: the current one)."""
     grid = grid or current_grid()
     cells = grid.cells()
-    with warnings.catch_warnings():
-        # dotted "<model>.fold_<k>.model" names read outside their namespace, on purpose
-        warnings.filterwarnings("ignore", message="One or more dataset names contain")
-        members = node(
-            bind(release_members, cells=cells),
-            [
-                "release_models",
-                "params:release",
-                "params:training",
-                "cv_folds",
-                "model_input_table",
-                "scaled_metadata",
-                "video_index",
-                "augmented_metadata",
-                *[f"{namespace(m, k)}.model" for m, k in cells],
-            ],
-            "release_members",
-            name="release_members",
-        )
+    members = fan_in_node(
+        bind(release_members, cells=cells),
+        [
+            "release_models",
+            "params:release",
+            "params:training",
+            "cv_folds",
+            "model_input_table",
+            "scaled_metadata",
+            "video_index",
+            "augmented_metadata",
+        ],
+        "release_members",
+        name="release_members",
+        cell_datasets=[f"{namespace(m, k)}.model" for m, k in cells],
+    )
     return pipeline(
         [
             node(

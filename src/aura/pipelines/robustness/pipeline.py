@@ -3,11 +3,9 @@ each perturbation → ``robustness_predictions``, ``robustness_metrics``, ``robu
 
 from __future__ import annotations
 
-import warnings
-
 from kedro.pipeline import Pipeline, node, pipeline
 
-from aura.pipelines.binding import bind
+from aura.pipelines.binding import bind, fan_in_node
 from aura.pipelines.robustness.nodes import (
     perturbation_metrics,
     perturbed_predictions,
@@ -20,20 +18,13 @@ def create_pipeline(grid: Grid | None = None, **kwargs: object) -> Pipeline:
     """Reads ``<model>.fold_<k>.model`` for every cell of ``grid`` (default: the current one)."""
     grid = grid or current_grid()
     cells = grid.cells()
-    with warnings.catch_warnings():
-        # dotted "<model>.fold_<k>.model" names read outside their namespace, on purpose
-        warnings.filterwarnings("ignore", message="One or more dataset names contain")
-        scoring = node(
-            bind(perturbed_predictions, cells=cells),
-            [
-                "cv_folds",
-                "video_index",
-                "parameters",
-                *[f"{namespace(m, k)}.model" for m, k in cells],
-            ],
-            "robustness_predictions",
-            name="robustness_predictions",
-        )
+    scoring = fan_in_node(
+        bind(perturbed_predictions, cells=cells),
+        ["cv_folds", "video_index", "parameters"],
+        "robustness_predictions",
+        name="robustness_predictions",
+        cell_datasets=[f"{namespace(m, k)}.model" for m, k in cells],
+    )
     return pipeline(
         [
             scoring,
