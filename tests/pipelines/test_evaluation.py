@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from aura.evaluation import auc_with_ci, metrics_table
 from aura.pipelines import evaluation
 from aura.pipelines.evaluation.nodes import PLOTS
+from aura.pipelines.training.nodes import PREDICTION_COLUMNS
 from aura.training.grid import Grid
 from tests.pipelines.conftest import KeptDataset
 
@@ -73,17 +74,7 @@ def _cells(index: pl.DataFrame, folds: pl.DataFrame) -> dict[str, pl.DataFrame]:
         z = strength * base["target"].to_numpy() + rng.normal(size=base.height)
         scored = base.with_columns(model=pl.lit(model), score=1 / (1 + np.exp(-z)))
         for k in range(N_FOLDS):
-            rows = scored.filter(pl.col("fold") == k).select(
-                "model",
-                "fold",
-                "video_id",
-                "cascade_id",
-                "group_id",
-                "platform",
-                "label",
-                "target",
-                "score",
-            )
+            rows = scored.filter(pl.col("fold") == k).select(PREDICTION_COLUMNS)
             out[f"{model}.fold_{k}.predictions"] = rows
             out[f"{model}.fold_{k}.metrics"] = metrics_table(rows)
     return out

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from aura.evaluation.metrics import binary_metrics, summary_table
+from aura.evaluation.metrics import METRICS, binary_metrics, summary_table
 from aura.evaluation.pooled import (
     Resamples,
     WeightedMetric,
@@ -31,16 +31,7 @@ from aura.evaluation.pooled import (
 #: Pooled metrics with a bootstrap interval (``<metric>_lo`` / ``<metric>_hi``).
 INTERVAL_METRICS: tuple[str, ...] = ("roc_auc", "pr_auc", "accuracy", "f1")
 #: Pooled point metrics, in column order (intervals follow their metric).
-POOLED_METRICS: tuple[str, ...] = (
-    "roc_auc",
-    "pr_auc",
-    "eer",
-    "ece",
-    "accuracy",
-    "precision",
-    "recall",
-    "f1",
-)
+POOLED_METRICS: tuple[str, ...] = METRICS  # the per-fold metrics, pooled
 COUNTS: tuple[str, ...] = ("n_videos", "n_real", "n_fake", "n_groups", "n_folds")
 NEEDED = ("model", "fold", "video_id", "target", "score")
 
