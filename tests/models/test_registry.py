@@ -94,7 +94,11 @@ def test_builders_must_follow_their_kind_convention() -> None:
 def test_logits_for_any_clip_size_and_gradients_reach_first_layer(name: str) -> None:
     model = _demo(name)
     assert describe_pretrained(model) == "off"
-    assert model.model_name == name and model.model_cfg == {**model_defaults(name), **DEMO[name]}
+    assert model.model_name == name and model.model_cfg == {
+        "input_filter": "rgb",
+        **model_defaults(name),
+        **DEMO[name],
+    }
     out = model(torch.randn(2, 3, 8, 112, 112))
     assert out.shape == (2, 1) and torch.isfinite(out).all()
     out.sum().backward()

@@ -138,3 +138,49 @@ def test_a_large_source_gives_its_own_pixels(tmp_path: Path) -> None:
     full = np.stack(list(iter_frames(path)))[sample_indices(item.n_frames, T)]
     top, left = (720 - S) // 2, (1280 - S) // 2
     assert torch.equal(x, to_tensor(full[:, top : top + S, left : left + S]))
+
+
+def test_the_clip_cache_serves_each_clip_once_and_follows_the_file(
+    native: dict, tmp_path: Path
+) -> None:
+    """Decoded clips are kept per (file, indices, crop): a second dataset with the same seed (the
+    next model of the fold) reads them back; a rewritten file or a torn entry is decoded again."""
+    cache = tmp_path / "clips"
+    items = native["items"][:2]
+    first = ClipDataset(items, T, train=True, seed=3, crop=S, cache_dir=cache)
+    first.set_epoch(1)
+    clips = [first[i][0] for i in range(2)]
+    files = sorted(cache.rglob("*.npy"))
+    assert len(files) == 2
+    for i in range(2):
+        assert torch.equal(clips[i], _expected(native, first, i))
+    # the next model: same clips, no new entries; another epoch: new places, new entries
+    second = ClipDataset(items, T, train=True, seed=3, crop=S, cache_dir=cache)
+    second.set_epoch(1)
+    assert all(torch.equal(second[i][0], clips[i]) for i in range(2))
+    assert sorted(cache.rglob("*.npy")) == files
+    second.set_epoch(2)
+    second[0]
+    assert len(list(cache.rglob("*.npy"))) == 3
+    # what is served is what the cache holds (here: an entry overwritten with black frames)
+    entry = second._cache_file(items[0], first.frame_indices(0), first.crop_of(0))
+    assert entry in files
+    np.save(entry, np.zeros((T, S, S, 3), np.uint8))
+    black = torch.tensor((0.0 - MEAN) / STD)
+    second.set_epoch(1)
+    assert torch.equal(second[0][0], black.expand(3, T, S, S))
+    # a torn entry is decoded again and rewritten
+    entry.write_bytes(b"\x93NUMPY torn")
+    assert torch.equal(second[0][0], clips[0])
+    assert np.load(entry).shape == (T, S, S, 3)
+    # a file rewritten in place (new size and mtime) misses the cache: its new pixels come out
+    moved = tmp_path / "v.mp4"
+    frames = [texture(k, 96, 72) for k in range(items[0].n_frames)]
+    write_video(moved, frames, fps=25)
+    item = ClipItem("v", moved, 0, probe(moved).n_frames)
+    ds = ClipDataset([item], T, train=False, crop=S, cache_dir=cache)
+    before = ds[0][0]
+    write_video(moved, [255 - f for f in frames], fps=25)
+    after = ds[0][0]
+    assert not torch.equal(before, after)
+    assert torch.equal(after, ClipDataset([item], T, train=False, crop=S)[0][0])

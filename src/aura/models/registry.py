@@ -33,6 +33,7 @@ from torch import nn
 
 from aura.config import Section, UnknownKeyError
 from aura.models.kinds import CLIPS, KINDS, ModelKind
+from aura.models.stem import InputFilter, apply_input_filter
 from aura.models.weights import STATUS_ATTR, Pretrained, parse_pretrained
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,8 @@ class ModelSettings(Section):
 
     pretrained: Pretrained = False
     weights_path: str | None = None
+    # rgb: the clip as it is; srm: its high-pass noise residual (aura.models.stem), for every family
+    input_filter: InputFilter = "rgb"
     # overrides of training.trainer for this model (checked against it where the loop is set up)
     trainer: dict[str, Any] = Field(default_factory=dict)
 
@@ -163,8 +166,8 @@ def register_model(
             _check_features_builder(key, builder)
             schema = settings
         defaults = {k: f.default for k, f in schema.model_fields.items()}
-        if kind == CLIPS:
-            defaults = {k: v for k, v in defaults.items() if k not in LOOP_KEYS}
+        if kind == CLIPS:  # the builder's own settings, not the ones every clip model has
+            defaults = {k: v for k, v in defaults.items() if k not in ModelSettings.model_fields}
         old = _REGISTRY.get(key)
         if old is not None and old.builder.__qualname__ != builder.__qualname__:
             raise ValueError(f"model {key!r} is already registered by {old.builder.__module__}")
@@ -254,12 +257,22 @@ def build_model(name: str, settings: Section | Mapping[str, Any] | None, *, seed
             settings.weights_path,
         )
     net = settings.net_kwargs()
-    model = entry.builder(pretrained=mode, weights_path=settings.weights_path, **net)
-    if not isinstance(getattr(model, STATUS_ATTR, None), str):
+    builder_args = {k: v for k, v in net.items() if k != "input_filter"}
+    model = entry.builder(pretrained=mode, weights_path=settings.weights_path, **builder_args)
+    status = getattr(model, STATUS_ATTR, None)
+    if not isinstance(status, str):
         raise RuntimeError(f"builder of {name} did not record {STATUS_ATTR}")
+    model = apply_input_filter(model, settings.input_filter)
+    object.__setattr__(model, STATUS_ATTR, status)
     object.__setattr__(model, "model_name", name)
     object.__setattr__(model, "model_cfg", net)
-    log.info("built %s (%s): pretrained %s", name, entry.summary, getattr(model, STATUS_ATTR))
+    log.info(
+        "built %s (%s): pretrained %s, input %s",
+        name,
+        entry.summary,
+        status,
+        settings.input_filter,
+    )
     return model
 
 

@@ -9,7 +9,10 @@ training, the same in every frame of the clip; centred otherwise.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,7 +63,10 @@ class ClipDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
     ``train`` draws jittered indices per epoch (see :meth:`set_epoch`); otherwise indices are
     the fixed uniform ones. ``size`` letterboxes frames to ``size`` x ``size``; ``crop``
     instead takes a ``crop`` x ``crop`` window of each frame at native resolution (see
-    :meth:`crop_of`; the two exclude each other).
+    :meth:`crop_of`; the two exclude each other). ``cache_dir``: decoded clips are kept there
+    as ``.npy`` files keyed by the file (path, size, mtime), the frame indices and the window,
+    so the cells of one fold (every model draws the same clips from the same seed) and a
+    re-run decode each clip once; it grows by items x epochs x T x H x W x 3 bytes.
     """
 
     def __init__(
@@ -71,6 +77,7 @@ class ClipDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         seed: int = 0,
         size: int | None = None,
         crop: int | None = None,
+        cache_dir: str | Path | None = None,
     ) -> None:
         if num_frames < 1:
             raise ValueError(f"num_frames must be >= 1, got {num_frames}")
@@ -82,6 +89,7 @@ class ClipDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         self.seed = seed
         self.size = size
         self.crop = crop
+        self.cache_dir = None if cache_dir is None else Path(cache_dir)
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -120,15 +128,63 @@ class ClipDataset(Dataset[tuple[torch.Tensor, torch.Tensor]]):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         item = self.items[index]
         idx = self.frame_indices(index)
+        crop = self.crop_of(index)
+        cached = self._cache_file(item, idx, crop)
+        frames = _load(cached)
+        if frames is None:
+            frames = self._decode(item, idx, crop)
+            if cached is not None:
+                _save_atomic(cached, frames)
+        return to_tensor(frames), torch.tensor(float(item.target), dtype=torch.float32)
+
+    def _decode(self, item: ClipItem, idx: np.ndarray, crop: Crop | None) -> np.ndarray:
         try:
-            clip = sample_frames(
-                item.path, self.num_frames, size=self.size, indices=idx, crop=self.crop_of(index)
-            )
+            clip = sample_frames(item.path, self.num_frames, size=self.size, indices=idx, crop=crop)
         except VideoDecodeError as e:
             raise VideoDecodeError(item.path, e.reason, f"video {item.video_id}: {e.detail}") from e
         except ValueError as e:  # e.g. a stale n_frames: indices past the end of the file
             raise VideoDecodeError(item.path, "frames", f"video {item.video_id}: {e}") from e
-        return to_tensor(clip.frames), torch.tensor(float(item.target), dtype=torch.float32)
+        return clip.frames
+
+    def _cache_file(self, item: ClipItem, idx: np.ndarray, crop: Crop | None) -> Path | None:
+        """Where the clip of ``item`` at ``idx`` / ``crop`` is kept (None: no cache or no file)."""
+        if self.cache_dir is None:
+            return None
+        try:
+            st = os.stat(item.path)
+        except OSError:
+            return None  # decoding names the missing file
+        key = json.dumps(
+            [
+                str(Path(item.path).resolve()),
+                st.st_size,
+                st.st_mtime_ns,
+                idx.tolist(),
+                self.size,
+                None if crop is None else [crop.size, crop.at],
+            ]
+        )
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        return self.cache_dir / digest[:2] / f"{digest}.npy"
+
+
+def _load(path: Path | None) -> np.ndarray | None:
+    """The cached clip at ``path``; None when there is none or it cannot be read (decode again)."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+
+
+def _save_atomic(path: Path, frames: np.ndarray) -> None:
+    """Write ``frames`` to ``path`` so a concurrent reader never sees a partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        np.save(fh, frames)
+    os.replace(tmp, path)
 
 
 class BalancedBatchSampler(Sampler[list[int]]):

@@ -62,6 +62,9 @@ class TrainConfig(Section):
     clip_source: Literal["scaled", "native_crop"] = "scaled"
     clip_size: int | None = Field(None, ge=8)
     crop_size: int = Field(64, ge=8)
+    # decoded training/selection clips are kept here and shared by every cell of a fold and by
+    # re-runs (aura.training.clips.ClipDataset); None: decode every clip every epoch
+    clip_cache_dir: str | None = None
     batch_size: int = Field(8, ge=1)
     effective_batch_size: int | None = None  # None: = batch_size (no accumulation)
     max_epochs: int = Field(3, ge=1)
@@ -258,6 +261,7 @@ def _fit_once(
         seed=cfg.seed,
         size=cfg.letterbox_size,
         crop=cfg.native_crop_size,
+        cache_dir=cfg.clip_cache_dir,
     )
     # AUC needs both classes in validation; otherwise select on the validation loss.
     by_auc = len({int(it.target) for it in val}) == 2

@@ -165,9 +165,10 @@ class ClipDataModule(L.LightningDataModule):
         seed: int = 0,
         size: int | None = None,
         crop: int | None = None,
+        cache_dir: str | None = None,
     ) -> None:
         super().__init__()
-        clips = {"seed": seed, "size": size, "crop": crop}
+        clips = {"seed": seed, "size": size, "crop": crop, "cache_dir": cache_dir}
         self.train_set = ClipDataset(train, num_frames, train=True, **clips)
         self.val_set = ClipDataset(val, num_frames, train=False, **clips)
         self.batch_size = batch_size
