@@ -10,7 +10,7 @@ export KEDRO_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test install bench bench-predict viz clean-data
+.PHONY: run test install bench bench-predict viz clean-data browser dashboard dashboard-check
 
 install: $(STAMP)
 
@@ -22,11 +22,32 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/kedro run $(ARGS)
 
-# Two workers, one test file each at a time (--dist loadfile keeps a module's fixtures, e.g. the
-# demo run of tests/test_project.py, on one worker): the demo run's worker waits on I/O and
-# encoding about half the time, so the rest of the suite runs beside it.
-test: $(STAMP)
+# Two workers, one test file each at a time (--dist loadfile keeps a module's fixtures on one
+# worker; the one demo run of a session is shared by both through a file lock, tests/conftest.py):
+# the demo run's worker waits on I/O and encoding about half the time, so the rest of the suite
+# runs beside it.
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(ARGS)
+
+# Headless Chromium + chromedriver for the dashboard's browser test (Debian packages; nothing is
+# downloaded by Selenium). Installed only when missing and running as root; one line otherwise.
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then \
+		echo "browser: $$(chromium --version 2>/dev/null | head -n1) and chromedriver present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	else \
+		echo "browser: chromium/chromedriver missing (as root: apt-get install chromium chromium-driver); the browser test will skip"; \
+	fi
+
+# The results dashboard of this project (http://127.0.0.1:8501; ARGS="--port 8502" etc.)
+dashboard: $(STAMP)
+	$(BIN)/aura dashboard $(ARGS)
+
+# The dashboard test's browser check against this project's own run (screenshots in
+# data/08_reporting/dashboard_check/)
+dashboard-check: $(STAMP) browser
+	$(BIN)/python -m aura.dashboard.check $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/sampler.py $(ARGS)

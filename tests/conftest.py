@@ -1,10 +1,15 @@
-"""Shared test set-up: offline, no telemetry, where the real FVC annotation files live, and
-real video files with miscounting headers or above the pixel cap."""
+"""Shared test set-up: offline, no telemetry, where the real FVC annotation files live, real
+video files with miscounting headers or above the pixel cap, and the one demo run of a test
+session (shared by pytest-xdist workers)."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import struct
+import subprocess
+import sys
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -281,4 +286,127 @@ DEMO: dict[str, dict[str, Any]] = {
     },
     "x3d": {"width_factor": 1.0, "depth_factor": 1.0, "head_dim_out": 256},
     "slowfast": {"depth": 18, "width": 32},
+    "swin3d_t": {"embed_dim": 24, "depths": (1, 1, 1, 1), "num_heads": (1, 2, 3, 6)},
+    "two_stream": {"width": 8},
 }
+#: Clip models too heavy for the per-model tests above (mvit_v2_s: every forward is 16x224x224);
+#: tests/models/test_video_transformers.py covers them.
+HEAVY: dict[str, dict[str, Any]] = {"mvit_v2_s": {}}
+
+
+# --- The demo run: `kedro run` on a reduced grid, once per test session ---------------------------
+
+KEDRO = [sys.executable, "-m", "kedro"]
+
+
+def _env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "KEDRO_DISABLE_TELEMETRY": "true",
+        "PYTHONUNBUFFERED": "1",
+        "COLUMNS": "250",
+    }
+
+
+def make_project(dest: Path) -> Path:
+    """A throw-away copy of the project (config, notebooks, empty data) sharing the source tree."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("pyproject.toml", ".telemetry"):
+        shutil.copy(REPO / name, dest / name)
+    shutil.copytree(REPO / "conf" / "base", dest / "conf" / "base")
+    (dest / "conf" / "local").mkdir()
+    shutil.copytree(REPO / "notebooks", dest / "notebooks")
+    (dest / "src").mkdir()  # the package itself is installed (editable) in the venv
+    return dest
+
+
+def kedro(project: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [*KEDRO, *args],
+        cwd=project,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert result.returncode == 0, (
+        f"kedro {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    )
+    return result
+
+
+#: The project tests prove the wiring, not the demo's size (its numbers are in the README): a
+#: smaller corpus, 3 folds, two deep families for one epoch, two perturbations. Lists use ";"
+#: because kedro's ``--params`` splits on every comma.
+GRID = {
+    "corpus.demo.n_cascades": "16",
+    "training.n_folds": "3",
+    "training.models": "logistic_regression;svm;metadata;naive_cnn;slowfast",
+    "training.trainer.max_epochs": "1",
+    "evaluation.bootstrap": "200",
+    "evaluation.robustness.max_videos": "1",
+    "evaluation.robustness.perturbations": "crf30;caption",
+}
+PARAMS = ",".join(f"{k}={v}" for k, v in GRID.items())
+#: Left out of the snapshot: per-video caches and training checkpoints (nothing reads them).
+SNAPSHOT_SKIP = {Path("data"): {"09_cache"}, Path("data", "06_models"): {"checkpoints"}}
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """The finished demo project and a copy of it taken right after the run."""
+
+    project: Path  # tests/test_project.py keeps writing new versions into it
+    snapshot: Path  # for read-only users (the dashboard tests): always the run's own outputs
+
+
+def _demo_run(root: Path) -> DemoRun:
+    project = make_project(root / "proj" / "aura")
+    # TIMEOUT_NOTE
+    kedro(project, "run", "--params", PARAMS, timeout=1800)
+
+    def skip(folder: str, names: list[str]) -> set[str]:
+        return SNAPSHOT_SKIP.get(Path(folder).relative_to(project), set()) & set(names)
+
+    snapshot = root / "snapshot" / "aura"
+    shutil.copytree(project, snapshot, ignore=skip)
+    return DemoRun(project, snapshot)
+
+
+@pytest.fixture(scope="session")
+def demo_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """``kedro run`` (the ``make run`` job) on a reduced demo grid in a project copy, once per
+    test session: pytest-xdist workers share it through a file lock in the session's common
+    temp folder (the pytest-xdist recipe), the first one runs it, a marker tells the others."""
+    if not hasattr(request.config, "workerinput"):  # no xdist workers: pytest caches it
+        return _demo_run(tmp_path_factory.mktemp("demo"))
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp().parent / "demo"
+    done, failed = root.with_name("demo.done.json"), root.with_name("demo.failed.txt")
+    with FileLock(str(root) + ".lock"):
+        if failed.is_file():
+            pytest.fail(f"the session's demo run failed on another worker:\n{failed.read_text()}")
+        if done.is_file():
+            paths = json.loads(done.read_text())
+            return DemoRun(Path(paths["project"]), Path(paths["snapshot"]))
+        try:
+            run = _demo_run(root)
+        except BaseException as err:
+            failed.write_text(f"{type(err).__name__}: {err}"[-5000:])
+            raise
+        done.write_text(json.dumps({"project": str(run.project), "snapshot": str(run.snapshot)}))
+        return run
+
+
+@pytest.fixture(scope="session")
+def demo_project(demo_run: DemoRun) -> Path:
+    """The finished demo project (tests may run more pipelines in it)."""
+    return demo_run.project
+
+
+@pytest.fixture(scope="session")
+def demo_snapshot(demo_run: DemoRun) -> Path:
+    """A copy of the finished demo project that no test writes to (no cache, no checkpoints)."""
+    return demo_run.snapshot

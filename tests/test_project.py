@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -19,46 +21,7 @@ import pytest
 import yaml
 from nbclient import NotebookClient
 
-from tests.conftest import REPO
-
-KEDRO = [sys.executable, "-m", "kedro"]
-
-
-def _env() -> dict[str, str]:
-    return {
-        **os.environ,
-        "KEDRO_DISABLE_TELEMETRY": "true",
-        "PYTHONUNBUFFERED": "1",
-        "COLUMNS": "250",
-    }
-
-
-def make_project(dest: Path) -> Path:
-    """A throw-away copy of the project (config, notebooks, empty data) sharing the source tree."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in ("pyproject.toml", ".telemetry"):
-        shutil.copy(REPO / name, dest / name)
-    shutil.copytree(REPO / "conf" / "base", dest / "conf" / "base")
-    (dest / "conf" / "local").mkdir()
-    shutil.copytree(REPO / "notebooks", dest / "notebooks")
-    (dest / "src").mkdir()  # the package itself is installed (editable) in the venv
-    return dest
-
-
-def kedro(project: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [*KEDRO, *args],
-        cwd=project,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    assert result.returncode == 0, (
-        f"kedro {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
-    )
-    return result
+from tests.conftest import GRID, KEDRO, PARAMS, REPO, _env, kedro
 
 
 def latest_version(dataset_dir: Path) -> Path:
@@ -67,30 +30,8 @@ def latest_version(dataset_dir: Path) -> Path:
     return versions[-1] / dataset_dir.name
 
 
-#: The project tests prove the wiring, not the demo's size (its numbers are in the README): a
-#: smaller corpus, 3 folds, two deep families for one epoch, two perturbations. Lists use ";"
-#: because kedro's ``--params`` splits on every comma.
-GRID = {
-    "corpus.demo.n_cascades": "16",
-    "training.n_folds": "3",
-    "training.models": "logistic_regression;svm;metadata;naive_cnn;slowfast",
-    "training.trainer.max_epochs": "1",
-    "evaluation.bootstrap": "200",
-    "evaluation.robustness.max_videos": "1",
-    "evaluation.robustness.perturbations": "crf30;caption",
-}
-PARAMS = ",".join(f"{k}={v}" for k, v in GRID.items())
 MODELS = sorted(GRID["training.models"].split(";"))
 DEEP_CELLS = 2 * 3  # naive_cnn and slowfast x 3 folds
-
-
-@pytest.fixture(scope="module")
-def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``kedro run`` (the ``make run`` job) on a reduced demo grid in a project copy."""
-    project = make_project(tmp_path_factory.mktemp("proj") / "aura")
-    # TIMEOUT_NOTE
-    kedro(project, "run", "--params", PARAMS, timeout=1800)
-    return project
 
 
 def test_registry_lists_pipelines() -> None:
@@ -613,3 +554,54 @@ def test_explanations_are_faithful_on_the_demo(demo_project: Path, tmp_path: Pat
                 rand.append(float(np.nanmean(drops)))
     assert len(top) >= 3, "too few demo fakes scored fake to compare"
     assert np.mean(top) > np.mean(rand), (top, rand)
+
+
+#: ``kedro viz build --include-previews`` on the demo project took 15-22 s (2 busy cores); 3x that.
+VIZ_BUILD_TIMEOUT = 3 * 22
+
+
+def _site_refs(html: str) -> list[str]:
+    """The scripts and stylesheets the static site's page loads, web fonts excepted (offline
+    the browser falls back to a system font)."""
+    refs = []
+    for tag, attrs in re.findall(r"<(script|link)\b([^>]*)>", html):
+        attr = dict(re.findall(r'([\w-]+)="([^"]*)"', attrs))
+        if tag == "script" and "src" in attr:
+            refs.append(attr["src"])
+        elif attr.get("rel") == "stylesheet" and "fonts.googleapis.com" not in attr["href"]:
+            refs.append(attr["href"])
+    return refs
+
+
+def test_kedro_viz_build_includes_previews(demo_project: Path) -> None:
+    """The static site carries the side-panel previews (a plot's PNG, a table's rows as many as
+    the catalog's preview_args, the feature matrix) and loads only its own files."""
+    kedro(demo_project, "viz", "build", "--include-previews", timeout=VIZ_BUILD_TIMEOUT)
+    build = demo_project / "build"
+    graph = json.loads((build / "api" / "main").read_text())
+    ids = {n["name"]: n["id"] for n in graph["nodes"] if n["type"] == "data"}
+
+    def side_panel(name: str) -> dict:
+        return json.loads((build / "api" / "nodes" / ids[name]).read_text())
+
+    plot = side_panel("roc_curves_plot")
+    assert plot["preview_type"] == "ImagePreview"
+    png = (demo_project / "data" / "08_reporting" / "roc_curves.png").read_bytes()
+    assert base64.b64decode(plot["preview"]) == png
+
+    table = side_panel("cv_metrics")
+    metrics = _latest_csv(demo_project / "data" / "08_reporting" / "cv_metrics.csv")
+    catalog = yaml.safe_load((demo_project / "conf" / "base" / "catalog.yml").read_text())
+    nrows = catalog["cv_metrics"]["metadata"]["kedro-viz"]["preview_args"]["nrows"]
+    assert 5 < metrics.height <= nrows  # every row, more than kedro-viz's default 5
+    assert table["preview_type"] == "TablePreview"
+    assert table["preview"]["columns"] == metrics.columns
+    keys = [row[:2] for row in table["preview"]["data"]]
+    assert keys == [list(row) for row in metrics.select("model", "fold").rows()]
+
+    matrix = side_panel("features_stage2_matrix")
+    assert matrix["preview_type"] == "TablePreview" and len(matrix["preview"]["data"]) == 5
+
+    refs = _site_refs((build / "index.html").read_text())
+    assert refs and all(not r.startswith(("http:", "https:", "//")) for r in refs), refs
+    assert all((build / r).is_file() for r in refs), refs

@@ -359,3 +359,32 @@ def predict_cmd(
             raise click.ClickException(str(exc)) from None
     if strict and cli.failed(table):
         raise SystemExit(1)
+
+
+@main.command("dashboard")
+@click.option(
+    "--project",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The Kedro project whose runs, videos and detector to show.",
+)
+@click.option("--env", "-e", default=None, help="Kedro environment (e.g. fvc); default: local.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
+@click.option(
+    "--max-upload-mb",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Largest video a user may upload [default: inference.max_upload_mb].",
+)
+def dashboard_cmd(project: Path, env: str | None, port: int, max_upload_mb: float | None) -> None:
+    """Serve the results dashboard (Streamlit, headless) on http://127.0.0.1:PORT: runs,
+    threshold explorer, video drill-down and scoring of new videos. Ctrl-C stops it."""
+    from aura.dashboard.launch import HOST, is_kedro_project, serve
+    from aura.dashboard.settings import Settings
+
+    project = project.resolve()
+    if not is_kedro_project(project):
+        raise click.ClickException(f"{project}: not a Kedro project (no [tool.kedro] table)")
+    click.echo(f"AURA dashboard on http://{HOST}:{port} (project {project})", err=True)
+    serve(Settings(project, env, max_upload_mb), port)

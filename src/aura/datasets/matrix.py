@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 from kedro.io.core import DatasetError
+from kedro_datasets._typing import TablePreview  # the type kedro-viz's side panel renders
 
 from aura.datasets._file import VersionedFileDataset
 
@@ -22,15 +23,27 @@ class MatrixDataset(VersionedFileDataset):
     def _columns_path(path: Path) -> Path:
         return path.with_name(path.stem + ".columns.json")
 
-    def load(self) -> tuple[np.ndarray, list[str]]:
+    def _read(self, mmap: bool) -> tuple[np.ndarray, list[str]]:
         path = Path(self._get_load_path())
-        matrix = np.load(path, allow_pickle=False)
+        matrix = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
         columns = json.loads(self._columns_path(path).read_text(encoding="utf-8"))
         if matrix.ndim != 2 or matrix.shape[1] != len(columns):
             raise DatasetError(
                 f"{path}: matrix {matrix.shape} does not match {len(columns)} column names"
             )
         return matrix, columns
+
+    def load(self) -> tuple[np.ndarray, list[str]]:
+        return self._read(mmap=False)
+
+    def preview(self, nrows: int = 5) -> TablePreview:
+        """The first ``nrows`` rows under their column names (kedro-viz's side panel).
+
+        The file is memory-mapped, so only those rows are read.
+        """
+        matrix, columns = self._read(mmap=True)
+        rows = np.asarray(matrix[:nrows]).tolist()
+        return TablePreview({"index": list(range(len(rows))), "columns": columns, "data": rows})
 
     def save(self, data: tuple[np.ndarray, list[str]]) -> None:
         matrix, columns = data

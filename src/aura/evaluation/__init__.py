@@ -9,18 +9,22 @@ from aura.evaluation.metrics import (
     metrics_table,
     summary_table,
 )
+from aura.evaluation.operating import OperatingPoint, curve_points, operating_point
 from aura.evaluation.pooled import Resamples, auc_with_ci
 from aura.evaluation.slices import slice_table
 from aura.evaluation.summary import paired_comparisons, pooled_summary
 
 __all__ = [
     "METRICS",
+    "OperatingPoint",
     "Resamples",
     "auc_with_ci",
     "binary_metrics",
+    "curve_points",
     "equal_error_rate",
     "expected_calibration_error",
     "metrics_table",
+    "operating_point",
     "paired_comparisons",
     "pooled_summary",
     "slice_table",

@@ -20,13 +20,13 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from sklearn.metrics import (
     average_precision_score,
-    confusion_matrix,
     precision_recall_curve,
     roc_auc_score,
     roc_curve,
 )
 
 from aura.evaluation.metrics import expected_calibration_error
+from aura.evaluation.operating import operating_point
 
 CURVE_COLUMNS = ("model", "fold", "target", "score")
 POOLED_COLUMNS = ("model", "target", "score")
@@ -220,7 +220,7 @@ def confusion_matrices(predictions: pl.DataFrame, threshold: float = 0.5) -> Fig
     fig, axes = _panels([m for m, _ in models], (4.0, 4.0))
     for ax, (model, rows) in zip(axes, models, strict=True):
         y, s = _arrays(rows)
-        cm = confusion_matrix(y, (s >= threshold).astype(int), labels=[0, 1])
+        cm = operating_point(y, s, threshold).matrix()
         ax.imshow(cm, cmap="Blues", vmin=0)
         _annotate(ax, cm)
         ax.set(

@@ -19,6 +19,7 @@ from aura.evaluation.metrics import (
     equal_error_rate,
     expected_calibration_error,
 )
+from aura.evaluation.operating import operating_point
 from aura.evaluation.summary import pooled_summary
 from aura.models.kinds import logit
 
@@ -107,11 +108,7 @@ def metrics_at(y: Any, p: Any, threshold: float) -> dict[str, float]:
     """:data:`OOF_METRICS` of probabilities ``p`` on labels ``y``, fake iff ``p >= threshold``."""
     t = np.asarray(y).astype(int)
     s = np.asarray(p, dtype=np.float64)
-    pred = s >= threshold
-    tp = int(np.sum(pred & (t == 1)))
-    fp = int(np.sum(pred & (t == 0)))
-    fn = int(np.sum(~pred & (t == 1)))
-    tn = int(np.sum(~pred & (t == 0)))
+    point = operating_point(t, s, threshold)
     ranking = binary_metrics(t, np.clip(s, 0.0, 1.0))
     return {
         "roc_auc": float(roc_auc_score(t, s)),
@@ -119,12 +116,12 @@ def metrics_at(y: Any, p: Any, threshold: float) -> dict[str, float]:
         "eer": equal_error_rate(t, s),
         "ece": expected_calibration_error(t, np.clip(s, 0.0, 1.0)),
         "log_loss": float(log_loss(t, np.clip(s, 1e-6, 1 - 1e-6), labels=[0, 1])),
-        "accuracy": (tp + tn) / t.size,
-        "precision": tp / (tp + fp) if tp + fp else 0.0,
-        "recall": tp / (tp + fn) if tp + fn else 0.0,
-        "f1": 2 * tp / (2 * tp + fp + fn) if tp else 0.0,
-        "fpr": fp / (fp + tn) if fp + tn else 0.0,
-        "tpr": tp / (tp + fn) if tp + fn else 0.0,
+        "accuracy": point.accuracy,
+        "precision": point.precision,
+        "recall": point.recall,
+        "f1": point.f1,
+        "fpr": point.fpr,
+        "tpr": point.recall,
         "n": int(t.size),
         "threshold": float(threshold),
     }
