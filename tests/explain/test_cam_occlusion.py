@@ -1,4 +1,4 @@
-"""Grad-CAM on the three CNNs, temporal occlusion on all six deep models (tiny random nets)."""
+"""Grad-CAM on the CNNs, temporal occlusion on every light deep model (tiny random nets)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from torch import nn
 from aura.explain import gradcam, segment_frames, segment_occlusion, temporal_occlusion
 from aura.inference.inputs import Segment
 from aura.models import create_model, list_models
-from tests.conftest import DEMO
+from tests.conftest import DEMO, HEAVY
 
-CAM_MODELS = ("naive_cnn", "r3d18_inception", "x3d")
+CAM_MODELS = ("naive_cnn", "r3d18_inception", "x3d", "two_stream")
 SHAPE = (1, 3, 8, 32, 32)  # small: occlusion runs T/window + 1 forwards, the reference as many
 
 
@@ -67,7 +67,7 @@ def test_gradcam_refuses_a_batch() -> None:
 
 
 def test_every_deep_model_is_covered() -> None:
-    assert sorted(DEMO) == list_models("clips")
+    assert sorted([*DEMO, *HEAVY]) == list_models("clips")  # HEAVY: no tiny config
 
 
 @pytest.mark.parametrize("name", sorted(DEMO))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -24,7 +25,7 @@ from aura.models import (
     register_model,
 )
 from aura.models.weights import describe_pretrained
-from tests.conftest import DEMO
+from tests.conftest import DEMO, HEAVY
 
 #: Tiny settings that train fast on a 2-core CPU at 8 frames × 112 px.
 
@@ -42,9 +43,9 @@ BASELINES = ["logistic_regression", "metadata", "svm"]  # sorted
 
 
 def test_one_registry_lists_both_kinds() -> None:
-    assert list_models(kind=CLIPS) == list_models(kind="clips") == sorted(DEMO)
+    assert list_models(kind=CLIPS) == list_models(kind="clips") == sorted([*DEMO, *HEAVY])
     assert list_models(kind=FEATURES) == BASELINES
-    assert list_models() == sorted([*DEMO, *BASELINES])
+    assert list_models() == sorted([*DEMO, *HEAVY, *BASELINES])
     # registration order: cheap models first
     assert list_models(sort=False)[:3] == ["logistic_regression", "svm", "metadata"]
     with pytest.raises(ValueError, match="unknown model kind 'pixels'"):
@@ -94,11 +95,10 @@ def test_builders_must_follow_their_kind_convention() -> None:
 def test_logits_for_any_clip_size_and_gradients_reach_first_layer(name: str) -> None:
     model = _demo(name)
     assert describe_pretrained(model) == "off"
-    assert model.model_name == name and model.model_cfg == {
-        "input_filter": "rgb",
-        **model_defaults(name),
-        **DEMO[name],
-    }
+    # recorded as JSON values (a tuple setting as a list), as the artifact stores it
+    assert model.model_name == name and model.model_cfg == json.loads(
+        json.dumps({"input_filter": "rgb", **model_defaults(name), **DEMO[name]})
+    )
     out = model(torch.randn(2, 3, 8, 112, 112))
     assert out.shape == (2, 1) and torch.isfinite(out).all()
     out.sum().backward()

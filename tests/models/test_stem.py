@@ -46,7 +46,9 @@ def test_every_family_takes_the_filter_and_rebuilds_from_its_settings(name: str)
     x = _clip(5.0, size=48).repeat(2, 1, 2, 1, 1)  # (2, 3, 8, 48, 48)
     with torch.no_grad():
         out = model(x)
-        assert torch.equal(out, model.net(model.stem(x)))
+        # a net that takes the raw clip too (two_stream: its flow) gets it from the wrapper
+        raw = {"raw": x} if getattr(model.net, "takes_raw_clip", False) else {}
+        assert torch.equal(out, model.net(model.stem(x), **raw))
     # what inference does: rebuild from the recorded settings and load the weights
     again = create_model(name, **model.model_cfg).eval()
     again.load_state_dict(model.state_dict())

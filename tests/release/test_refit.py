@@ -119,7 +119,7 @@ def test_refit_clip_model_trains_once_on_every_video(tmp_path: Path) -> None:
     (member,) = refit_members(cells, ["naive_cnn"], folds, pl.DataFrame(), scaled, training)
     assert (member.model, member.fold, member.kind) == ("naive_cnn", None, "clips")
     refit = member.artifact
-    assert refit.config.fold is None and refit.config.net == TINY_NET
+    assert refit.config.fold is None and refit.config.net == {"input_filter": "rgb", **TINY_NET}
     assert refit.config.trainer["max_epochs"] == 2  # median(0 + 1, 1 + 1) rounded up
     assert refit.fit is not None and refit.fit.epochs_run == 2
     assert refit.fit.n_train_clips == len(items) - 1 and refit.fit.n_val_clips == 0

@@ -2,7 +2,7 @@
 
 Each entry names its :class:`~aura.models.kinds.ModelKind`, which says what its training cell
 reads and how its artifact is stored. The family modules (``baselines``, ``naive_cnn``,
-``r3d18_inception``, ``vit``, ``x3d``, ``slowfast``) register their builders with
+``r3d18_inception``, ``vit``, ``x3d``, ``slowfast``, ``swin3d``, ``mvit``, ``two_stream``) register their builders with
 :func:`register_model` when imported; the registry imports them on first use.
 
 - ``clips`` (deep video classifiers, the default kind): a builder has keyword-only arguments
@@ -48,6 +48,9 @@ FAMILY_MODULES = (
     "aura.models.vit",
     "aura.models.x3d",
     "aura.models.slowfast",
+    "aura.models.swin3d",
+    "aura.models.mvit",
+    "aura.models.two_stream",
 )
 #: Arguments every clip-model builder takes besides its settings.
 RESERVED = ("pretrained", "weights_path")
@@ -82,8 +85,10 @@ class ModelSettings(Section):
             raise ValueError("must be true, false or 'auto'") from None
 
     def net_kwargs(self) -> dict[str, Any]:
-        """The architecture settings: what the builder takes besides the weights."""
-        return self.model_dump(exclude=set(LOOP_KEYS))
+        """The architecture settings: what the builder takes besides the weights, as JSON values
+        (a tuple setting comes as a list), so the config recorded in an artifact compares equal
+        after its JSON round trip."""
+        return self.model_dump(mode="json", exclude=set(LOOP_KEYS))
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,8 @@ class FilteredClassifier(nn.Module):
             self.cam_layer = f"net.{layer}"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if getattr(self.net, "takes_raw_clip", False):  # e.g. two_stream: flow from the clip
+            return self.net(self.stem(x), raw=x)
         return self.net(self.stem(x))
 
 

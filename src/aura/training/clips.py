@@ -192,12 +192,28 @@ class BalancedBatchSampler(Sampler[list[int]]):
 
     Each epoch (see :meth:`set_epoch`) both classes are reshuffled; the minority class is
     oversampled (whole reshuffled passes, cycled) to match the majority, so an epoch has
-    ``ceil(2 * max_class_count / batch_size)`` batches and sees every item at least once.
+    ``ceil(2 * max_class_count / (batch_size * num_replicas))`` batches and sees every item at
+    least once.
+
+    Distributed (``num_replicas`` > 1): every rank draws the same global batches of
+    ``batch_size * num_replicas`` from ``(seed, epoch)`` and keeps its own balanced slice of
+    ``batch_size``, so the ranks' batches of one step are disjoint places in the class streams
+    and together are the batch a single process with ``batch_size * num_replicas`` would draw.
     """
 
-    def __init__(self, targets: Sequence[int], batch_size: int, seed: int = 0) -> None:
+    def __init__(
+        self,
+        targets: Sequence[int],
+        batch_size: int,
+        seed: int = 0,
+        *,
+        num_replicas: int = 1,
+        rank: int = 0,
+    ) -> None:
         if isinstance(batch_size, bool) or batch_size < 2 or batch_size % 2:
             raise ValueError(f"batch_size must be an even integer >= 2, got {batch_size!r}")
+        if num_replicas < 1 or not 0 <= rank < num_replicas:
+            raise ValueError(f"need 0 <= rank < num_replicas, got rank {rank} of {num_replicas}")
         t = np.asarray([int(x) for x in targets], dtype=np.int64)
         if bad := sorted(set(t.tolist()) - {0, 1}):
             raise ValueError(f"targets must be 0 (real) or 1 (fake), got {bad}")
@@ -206,13 +222,16 @@ class BalancedBatchSampler(Sampler[list[int]]):
             raise ValueError(f"balanced batches need both classes; no {missing[0]} item in targets")
         self.batch_size = batch_size
         self.seed = seed
+        self.num_replicas = num_replicas
+        self.rank = rank
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 
     def __len__(self) -> int:
-        return math.ceil(2 * max(len(c) for c in self.by_class) / self.batch_size)
+        biggest = max(len(c) for c in self.by_class)
+        return math.ceil(2 * biggest / (self.batch_size * self.num_replicas))
 
     def _stream(self, members: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
         passes = math.ceil(count / len(members))
@@ -221,13 +240,17 @@ class BalancedBatchSampler(Sampler[list[int]]):
     def __iter__(self) -> Iterator[list[int]]:
         rng = np.random.default_rng([self.seed, self.epoch])
         half = self.batch_size // 2
-        count = len(self) * half
-        real, fake = (self._stream(m, count, rng) for m in self.by_class)
+        step = half * self.num_replicas  # per class, per global batch
+        real, fake = (self._stream(m, len(self) * step, rng) for m in self.by_class)
         for b in range(len(self)):
-            batch = np.concatenate(
-                [real[b * half : (b + 1) * half], fake[b * half : (b + 1) * half]]
-            )
-            yield rng.permutation(batch).tolist()
+            # every rank draws every rank's permutation: the generator stays in step
+            for r in range(self.num_replicas):
+                lo = b * step + r * half
+                batch = rng.permutation(
+                    np.concatenate([real[lo : lo + half], fake[lo : lo + half]])
+                )
+                if r == self.rank:
+                    yield batch.tolist()
 
 
 def class_pos_weight(targets: Sequence[int]) -> float:

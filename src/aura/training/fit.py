@@ -4,6 +4,11 @@
 accumulation, early stopping and checkpointing on ``val_auc``), resumes from
 ``checkpoint_dir/last.ckpt`` when a killed run left one, halves the batch on CUDA out-of-memory,
 and returns the best checkpoint's weights as a plain CPU state dict.
+
+DDP (``devices`` / ``num_nodes`` > 1): ``batch_size`` is per device; the loaders split the data
+by rank (:class:`~aura.training.lightning.ClipDataModule`); rank 0 writes the checkpoints, which
+every rank then reads back, so each rank (or, with ``ddp_spawn``, the launching process) returns
+the same :class:`FitResult`. ``checkpoint_dir`` must be on a filesystem every node sees.
 """
 
 from __future__ import annotations
@@ -21,8 +26,10 @@ import lightning as L
 import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from lightning.pytorch.strategies.launchers import _MultiProcessingLauncher
 from pydantic import Field, field_validator, model_validator
 from torch import nn
+from torch.multiprocessing.spawn import ProcessRaisedException
 from torch.utils.data import DataLoader
 
 from aura.config import FieldProblem, Section
@@ -33,6 +40,7 @@ from aura.training.lightning import (
     EpochHistory,
     resolve_precision,
 )
+from aura.training.losses import Loss, make_loss
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +83,24 @@ class TrainConfig(Section):
     early_stopping_patience: int = Field(3, ge=0)
     balanced_batches: bool = True
     class_weighting: Literal[CLASS_WEIGHTING] = "none"
+    # aura.training.losses: bce | focal (torchvision sigmoid_focal_loss) | class_balanced (Cui
+    # et al. 2019 effective-number weights from the fit set's class counts)
+    loss: Loss = "bce"
+    focal_gamma: float = Field(2.0, ge=0)
+    focal_alpha: float | None = Field(None, ge=0, le=1)  # None: no class weight in the focal loss
+    cb_beta: float = Field(0.999, ge=0, lt=1)
     seed: int = Field(0, ge=0)
     num_workers: int = Field(0, ge=0)
     accelerator: str = "auto"
+    # DDP inside the cell: devices per node x num_nodes processes, batch_size per device (the
+    # effective batch is batch_size x devices x num_nodes x accumulation). A count, never
+    # "auto": the checkpoint identity (the resolved config) must fix the world size. strategy:
+    # any Lightning name; "ddp_spawn" runs from inside a Kedro node, "ddp" relaunches the
+    # command per device (or joins torchrun / SLURM srun processes: Lightning's own
+    # cluster environments).
+    devices: int = Field(1, ge=1)
+    strategy: str = "auto"
+    num_nodes: int = Field(1, ge=1)
     # True: strict torch determinism - on CUDA it raises for ops with no deterministic kernel
     # (e.g. the backward of adaptive pooling to sizes > 1); "warn": warn there instead.
     deterministic: bool | Literal["warn"] = True
@@ -95,6 +118,12 @@ class TrainConfig(Section):
 
     @model_validator(mode="after")
     def _batches(self) -> TrainConfig:
+        if self.class_weighting != "none" and self.loss != "bce":
+            raise FieldProblem(
+                "class_weighting",
+                f"applies to loss bce only (loss {self.loss} weighs classes itself)",
+                self.class_weighting,
+            )
         if self.balanced_batches and self.batch_size % 2:
             raise FieldProblem(
                 "batch_size",
@@ -107,6 +136,11 @@ class TrainConfig(Section):
                 "effective_batch_size", f"must be a multiple of batch_size {self.batch_size}", eff
             )
         return self
+
+    @property
+    def world_size(self) -> int:
+        """Processes one fit runs on (DDP ranks)."""
+        return self.devices * self.num_nodes
 
     @property
     def accumulate_grad_batches(self) -> int:
@@ -185,6 +219,27 @@ def _smaller_batch(batch_size: int, balanced: bool) -> int | None:
     return max(half, floor) if batch_size > floor else None
 
 
+def _out_of_memory(error: BaseException) -> bool:
+    """CUDA out-of-memory here, or in a ``ddp_spawn`` rank (it comes back as its traceback)."""
+    if isinstance(error, torch.cuda.OutOfMemoryError):
+        return True
+    return isinstance(error, ProcessRaisedException) and "OutOfMemoryError" in str(error)
+
+
+def _restore_from_last(last: Path, callbacks: Sequence[Callback]) -> int:
+    """The callbacks' states as ``last.ckpt`` saved them; the epochs run.
+
+    For spawned ranks (``ddp_spawn``): the launching process gets their weights and best path
+    back from Lightning, not the callbacks' states or the epoch count; rank 0 saved them here.
+    """
+    ckpt = torch.load(last, map_location="cpu", weights_only=True)
+    saved = ckpt.get("callbacks", {})
+    for cb in callbacks:
+        if cb.state_key in saved:
+            cb.load_state_dict(saved[cb.state_key])
+    return int(ckpt["epoch"]) + 1
+
+
 def fit_clip_model(
     model: nn.Module,
     train: Sequence[ClipItem],
@@ -201,7 +256,10 @@ def fit_clip_model(
 
     On ``torch.cuda.OutOfMemoryError`` the batch is halved and accumulation raised to keep the
     effective batch, and the fit retried (from ``model``'s initial weights, or ``last.ckpt``);
-    at the smallest batch the error is re-raised. ``callbacks`` are added to the Trainer.
+    at the smallest batch the error is re-raised. With ``ddp_spawn`` a rank's out-of-memory
+    ends all ranks and the launching process retries them all; where each rank runs this
+    function itself (``ddp``, torchrun, SLURM) a rank cannot retry alone: a
+    :class:`RuntimeError` says to lower ``batch_size``. ``callbacks`` are added to the Trainer.
     """
     if not train:
         raise ValueError("fit_clip_model needs training clips, got none")
@@ -215,9 +273,9 @@ def fit_clip_model(
     while True:
         try:
             return _fit_once(model, train, val, cfg, checkpoint_dir, batch, accumulate, callbacks)
-        except torch.cuda.OutOfMemoryError as e:
+        except (torch.cuda.OutOfMemoryError, ProcessRaisedException) as e:
             smaller = _smaller_batch(batch, cfg.balanced_batches)
-            if smaller is None:
+            if smaller is None or not _out_of_memory(e):
                 raise
             log.warning("out of memory at batch_size %d (%s); retrying with %d", batch, e, smaller)
         # Outside the except block the error's traceback, and the tensors it holds, are gone.
@@ -244,12 +302,20 @@ def _fit_once(
     pos_weight = None
     if cfg.class_weighting == "inverse_frequency":
         pos_weight = class_pos_weight([it.target for it in train])
+    loss_fn = make_loss(
+        cfg.loss,
+        [it.target for it in train],
+        pos_weight=pos_weight,
+        focal_gamma=cfg.focal_gamma,
+        focal_alpha=cfg.focal_alpha,
+        cb_beta=cfg.cb_beta,
+    )
     module = ClipClassifier(
         model,
         lr=cfg.lr,
         weight_decay=cfg.weight_decay,
         warmup_epochs=cfg.warmup_epochs,
-        pos_weight=pos_weight,
+        loss_fn=loss_fn,
     )
     data = ClipDataModule(
         train,
@@ -295,7 +361,10 @@ def _fit_once(
     try:
         trainer = L.Trainer(
             accelerator=cfg.accelerator,
-            devices=1,
+            devices=cfg.devices,
+            strategy=cfg.strategy,
+            num_nodes=cfg.num_nodes,
+            use_distributed_sampler=False,  # ClipDataModule splits the data by rank itself
             precision=precision,
             max_epochs=cfg.max_epochs,
             accumulate_grad_batches=accumulate,
@@ -312,9 +381,20 @@ def _fit_once(
             for pattern in quiet:
                 warnings.filterwarnings("ignore", message=pattern)
             # weights_only: a last.ckpt placed in the folder can never run code on resume
-            trainer.fit(module, datamodule=data, ckpt_path=resumed_from, weights_only=True)
+            try:
+                trainer.fit(module, datamodule=data, ckpt_path=resumed_from, weights_only=True)
+            except torch.cuda.OutOfMemoryError as e:
+                if trainer.world_size > 1:  # this is one rank of several: no retry alone
+                    raise RuntimeError(
+                        f"CUDA out of memory on rank {trainer.global_rank} at batch_size "
+                        f"{batch_size}: lower training.trainer.batch_size (per device)"
+                    ) from e
+                raise
     finally:
         torch.use_deterministic_algorithms(flags, warn_only=warn_only)
+    epochs_run = int(trainer.current_epoch)
+    if isinstance(trainer.strategy.launcher, _MultiProcessingLauncher) and last.is_file():
+        epochs_run = _restore_from_last(last, [state, stop, best])
     best_path = best.best_model_path or (str(last) if last.is_file() else None)
     weights = (
         _model_weights(best_path)
@@ -329,7 +409,7 @@ def _fit_once(
         batch_size=batch_size,
         accumulate_grad_batches=accumulate,
         precision=precision,
-        epochs_run=int(trainer.current_epoch),
+        epochs_run=epochs_run,
         best_val_auc=float(score) if by_auc and score is not None else None,
         stopped_early=stop.stopped_epoch > 0,
         resumed_from=resumed_from,

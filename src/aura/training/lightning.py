@@ -13,6 +13,7 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
+import torch.distributed as dist
 from lightning.pytorch.callbacks import Callback, EarlyStopping
 from sklearn.metrics import roc_auc_score
 from torch import nn
@@ -20,6 +21,7 @@ from torch.optim.lr_scheduler import LambdaLR
 from torch.utils.data import DataLoader, Sampler
 
 from aura.training.clips import BalancedBatchSampler, ClipDataset, ClipItem
+from aura.training.losses import make_loss
 
 
 def cpu_bf16_supported() -> bool:
@@ -61,7 +63,9 @@ class ClipClassifier(L.LightningModule):
 
     Logs epoch-level ``train_loss``, ``val_loss`` and ``val_auc`` (over the whole validation
     set; not logged when it holds one class). After each validation epoch :attr:`val_probs` /
-    :attr:`val_targets` hold its probabilities and targets, in loader order.
+    :attr:`val_targets` hold its probabilities and targets, in dataset order. Under DDP each
+    rank validates a :class:`ValShard` and the shards are gathered first, so every rank logs
+    the whole set's values (``train_loss`` is averaged over ranks).
     """
 
     def __init__(
@@ -72,15 +76,16 @@ class ClipClassifier(L.LightningModule):
         weight_decay: float = 1e-4,
         warmup_epochs: float = 1,
         pos_weight: float | None = None,
+        loss_fn: nn.Module | None = None,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters(ignore=["model"])
+        self.save_hyperparameters(ignore=["model", "loss_fn"])
         self.model = model
-        weight = None if pos_weight is None else torch.tensor([float(pos_weight)])
-        self.loss_fn = nn.BCEWithLogitsLoss(pos_weight=weight)
+        # the loss (aura.training.losses.make_loss); default: BCE with ``pos_weight``
+        self.loss_fn = loss_fn if loss_fn is not None else make_loss("bce", pos_weight=pos_weight)
         self.val_probs: np.ndarray | None = None
         self.val_targets: np.ndarray | None = None
-        self._probs: list[torch.Tensor] = []
+        self._logits: list[torch.Tensor] = []
         self._targets: list[torch.Tensor] = []
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -98,31 +103,51 @@ class ClipClassifier(L.LightningModule):
                 f"batch {batch_idx} (precision {self.trainer.precision}); lower "
                 "training.trainer.lr or set the model's trainer.precision to 32-true"
             )
-        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
+        self.log(
+            "train_loss",
+            loss,
+            on_step=False,
+            on_epoch=True,
+            prog_bar=True,
+            batch_size=len(y),
+            sync_dist=True,  # the mean over ranks (equal batches): the global batch's loss
+        )
         return loss
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         x, y = batch
-        logits = self(x)
-        loss = self.loss_fn(logits, y.float())
-        self.log("val_loss", loss, on_epoch=True, prog_bar=True, batch_size=len(y))
-        self._probs.append(torch.sigmoid(logits).detach().cpu())
-        self._targets.append(y.detach().float().cpu())  # float: numpy has no bf16
+        self._logits.append(self(x).detach())
+        self._targets.append(y.detach().float())  # float: numpy has no bf16
 
     def on_validation_epoch_start(self) -> None:
-        self._probs, self._targets = [], []
+        self._logits, self._targets = [], []
 
     def on_validation_epoch_end(self) -> None:
-        if not self._probs:
+        if not self._logits:
             return
-        probs = torch.cat(self._probs).numpy().astype(np.float64)
-        targets = torch.cat(self._targets).numpy().astype(np.int64)
-        self._probs, self._targets = [], []
+        logits, targets = torch.cat(self._logits), torch.cat(self._targets)
+        self._logits, self._targets = [], []
         if self.trainer.sanity_checking:
             return
-        self.val_probs, self.val_targets = probs, targets
-        if len(np.unique(targets)) == 2:
-            self.log("val_auc", float(roc_auc_score(targets, probs)), prog_bar=True)
+        if self.trainer.world_size > 1:
+            logits, targets = self._gather(logits), self._gather(targets)
+        # the mean over clips, as the single-process per-batch log weighted by batch size was
+        loss = self.loss_fn(logits, targets)
+        self.log("val_loss", loss, prog_bar=True, sync_dist=True)  # equal on ranks: no-op mean
+        probs = torch.sigmoid(logits).cpu().numpy().astype(np.float64)
+        labels = targets.cpu().numpy().astype(np.int64)
+        self.val_probs, self.val_targets = probs, labels
+        if len(np.unique(labels)) == 2:
+            self.log("val_auc", float(roc_auc_score(labels, probs)), prog_bar=True, sync_dist=True)
+
+    def _gather(self, values: torch.Tensor) -> torch.Tensor:
+        """Every rank's :class:`ValShard` values back in dataset order (padding dropped)."""
+        n = len(self.trainer.val_dataloaders.dataset)
+        # not self.all_gather: Lightning's goes through a torch API deprecated in torch 2.14
+        parts = [torch.empty_like(values) for _ in range(dist.get_world_size())]
+        dist.all_gather(parts, values.contiguous())
+        # (world, per_rank): rank r holds r, r + world, ...
+        return torch.stack(parts).transpose(0, 1).reshape(-1)[:n]
 
     def configure_optimizers(self) -> Any:
         """AdamW (no decay on biases and norm weights), warm-up + cosine stepped per step."""
@@ -151,6 +176,10 @@ class ClipDataModule(L.LightningDataModule):
     rebuilt each epoch (run the Trainer with ``reload_dataloaders_every_n_epochs=1``) with the
     trainer's current epoch set on dataset and sampler, so jitter and order depend only on
     ``(seed, epoch)`` - also after a resume and in worker processes.
+
+    Under DDP the loaders split the data by the trainer's rank themselves (run the Trainer with
+    ``use_distributed_sampler=False``): ``batch_size`` is per rank, and the ranks' batches of
+    one step make up the batch one process with ``batch_size * world_size`` would draw.
     """
 
     def __init__(
@@ -183,6 +212,14 @@ class ClipDataModule(L.LightningDataModule):
         trainer = self.trainer
         return int(trainer.current_epoch) if trainer is not None else 0
 
+    @property
+    def _ranks(self) -> dict[str, int]:
+        trainer = self.trainer
+        return {
+            "num_replicas": int(getattr(trainer, "world_size", 1)),
+            "rank": int(getattr(trainer, "global_rank", 0)),
+        }
+
     def _loader(self, dataset: ClipDataset, epoch: int, **kwargs: Any) -> DataLoader:
         # Own generator: worker seeds come from (seed, epoch), never from the global torch RNG.
         state = np.random.SeedSequence([self.seed, epoch]).generate_state(1)[0]
@@ -195,17 +232,25 @@ class ClipDataModule(L.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
-        epoch = self._epoch
+        epoch, ranks = self._epoch, self._ranks
         self.train_set.set_epoch(epoch)
         if self.balanced_batches:
-            sampler = BalancedBatchSampler(self.train_set.targets, self.batch_size, self.seed)
+            sampler = BalancedBatchSampler(
+                self.train_set.targets, self.batch_size, self.seed, **ranks
+            )
             sampler.set_epoch(epoch)
             return self._loader(self.train_set, epoch, batch_sampler=sampler)
-        shuffle = EpochShuffle(len(self.train_set), self.seed, epoch)
+        shuffle = EpochShuffle(
+            len(self.train_set), self.seed, epoch, batch_size=self.batch_size, **ranks
+        )
         return self._loader(self.train_set, epoch, batch_size=self.batch_size, sampler=shuffle)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, 0, batch_size=self.batch_size, shuffle=False)
+        ranks = self._ranks
+        if ranks["num_replicas"] == 1:
+            return self._loader(self.val_set, 0, batch_size=self.batch_size, shuffle=False)
+        shard = ValShard(len(self.val_set), **ranks)
+        return self._loader(self.val_set, 0, batch_size=self.batch_size, sampler=shard)
 
 
 class EpochShuffle(Sampler[int]):
@@ -213,10 +258,45 @@ class EpochShuffle(Sampler[int]):
 
     (``shuffle=True`` draws from a generator whose state depends on how often Lightning called
     ``iter()`` on the loader, which differs between fresh, resumed and multi-worker runs.)
+
+    Distributed (``num_replicas`` > 1): the permutation is padded by wrapping to a multiple of
+    ``num_replicas`` and cut into global batches of ``batch_size * num_replicas``; rank ``r``
+    keeps every ``num_replicas``-th index of each, so every rank has as many batches.
     """
 
-    def __init__(self, n: int, seed: int, epoch: int) -> None:
-        self.order = np.random.default_rng([seed, epoch]).permutation(n).tolist()
+    def __init__(
+        self,
+        n: int,
+        seed: int,
+        epoch: int,
+        *,
+        batch_size: int = 1,
+        num_replicas: int = 1,
+        rank: int = 0,
+    ) -> None:
+        order = np.random.default_rng([seed, epoch]).permutation(n)
+        if num_replicas > 1 and n:
+            order = np.resize(order, -(-n // num_replicas) * num_replicas)  # wraps to pad
+            span = batch_size * num_replicas
+            order = np.concatenate(
+                [order[i : i + span][rank::num_replicas] for i in range(0, len(order), span)]
+            )
+        self.order = order.tolist()
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.order)
+
+
+class ValShard(Sampler[int]):
+    """Rank ``rank``'s share of ``n`` validation items: ``rank, rank + num_replicas, ...``,
+    padded by wrapping so every rank has ``ceil(n / num_replicas)`` (gathered, then cut)."""
+
+    def __init__(self, n: int, *, num_replicas: int, rank: int) -> None:
+        per_rank = -(-n // num_replicas)
+        self.order = [(rank + k * num_replicas) % n for k in range(per_rank)] if n else []
 
     def __len__(self) -> int:
         return len(self.order)
