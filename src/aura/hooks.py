@@ -15,27 +15,39 @@ from kedro.pipeline import Node, Pipeline
 from aura.models.artifacts import TrainedClipModel
 from aura.parameters import flat, resolve
 from aura.tracking import git_commit
-from aura.training.grid import Grid, set_grid
+from aura.training.grid import ConfigSource, grid_from_params
 
 log = logging.getLogger(__name__)
 
 
 class GridHooks:
-    """Validate every parameter block and build the models × folds fan-out from ``training``.
+    """Validate every parameter block and build the session's pipelines with the models × folds
+    fan-out of its ``training`` parameters.
 
     Runs when the Kedro context is created, so an unknown or bad key (``scaling.target_sise``)
     stops ``kedro run`` with a :class:`~aura.config.ConfigError` naming it before any node runs.
-    Reads the config loader (base + env + ``--params``) directly, whatever the context class.
+    The grid is not stored anywhere: it is a value of the context's
+    :class:`~aura.training.grid.ConfigSource` (conf folder, env, ``--params``), which any other
+    process rebuilds with :func:`~aura.training.grid.load_grid`. Kedro's pipeline registry is
+    filled with the pipelines of that grid (it calls ``register_pipelines()`` without arguments,
+    so it cannot be handed the session's config).
     """
 
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
+        from aura.pipeline_registry import register_pipelines
+
         config = resolve(context.config_loader["parameters"])
-        grid = Grid(models=config.training.models, n_folds=config.training.n_folds)
-        if set_grid(grid):
-            # pipelines already built with another grid (e.g. by a plugin) are rebuilt on next use
-            pipelines.configure("aura.pipeline_registry")
-        log.debug("training grid: %s × %d folds", ", ".join(grid.models), grid.n_folds)
+        grid = grid_from_params(config.training)
+        built = register_pipelines(grid)
+        pipelines.configure(None)  # serve these, not a fresh register_pipelines() call
+        pipelines.update(built)
+        log.debug(
+            "training grid of %s: %s × %d folds",
+            ConfigSource.from_context(context),
+            ", ".join(grid.models),
+            grid.n_folds,
+        )
 
 
 class TrackingHooks:

@@ -19,6 +19,7 @@ from aura.pipelines import (
     scaling,
     training,
 )
+from aura.training.grid import Grid, default_grid
 
 #: What the served model accepts: rows with a server-side ``path`` or a base64 ``video_b64``
 #: upload (with an optional ``name``). Explicit, because kedro-mlflow's default ("auto") would
@@ -41,12 +42,16 @@ STAGES = {
 }
 
 
-def register_pipelines() -> dict[str, Pipeline]:
+def register_pipelines(grid: Grid | None = None) -> dict[str, Pipeline]:
     """Each stage under its name; ``inference`` (scores ``inference_videos``); and
     ``__default__``: every stage in order, bound to ``inference`` with kedro-mlflow's
     ``pipeline_ml_factory``, so a run logs the inference pipeline (with the released detector
-    as its artifact) as the MLflow pyfunc model ``model``."""
-    pipelines = {name: module.create_pipeline() for name, module in STAGES.items()}
+    as its artifact) as the MLflow pyfunc model ``model``.
+
+    Kedro calls it without arguments (the schema's default grid); a session's pipelines are
+    built with its own grid by :class:`aura.hooks.GridHooks`."""
+    grid = grid or default_grid()
+    pipelines = {name: module.create_pipeline(grid=grid) for name, module in STAGES.items()}
     scoring = inference.create_pipeline()
     pipelines["__default__"] = pipeline_ml_factory(
         training=sum(pipelines.values(), Pipeline([])),

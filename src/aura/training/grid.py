@@ -1,18 +1,20 @@
 """The cross-validation grid (models × folds) the training pipeline fans out over.
 
-Kedro pipelines are static: they are built before a node ever sees a parameter. The grid's single
-source of truth is still the resolved ``training`` parameters (``conf/base`` + ``--env`` +
-``--params``, checked by :class:`~aura.training.config.TrainingConfig`): the project hook
-:class:`aura.hooks.GridHooks` reads ``training.models`` and ``training.n_folds`` when the Kedro
-context is created and calls :func:`set_grid` before the pipelines are built. Code that builds
-pipelines without a session (unit tests) gets :func:`default_grid` (the schema's defaults) or
-passes a grid explicitly.
+Kedro pipelines are static: they are built before a node ever sees a parameter. The grid is a
+value of the resolved ``training`` parameters (``conf/base`` + ``--env`` + ``--params``, checked by
+:class:`~aura.training.config.TrainingConfig`), so any process rebuilds it from a
+:class:`ConfigSource` (conf folder, env, runtime params) with :func:`load_grid`; no module holds
+it. The project hook :class:`aura.hooks.GridHooks` builds the session's pipelines from its
+context's source. Code that builds pipelines without a session (unit tests) passes a grid, or
+gets :func:`default_grid` (the schema's defaults).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from aura.training.config import TrainingConfig
@@ -38,9 +40,6 @@ def namespace(model: str, fold: int) -> str:
     return f"{model}.fold_{fold}"
 
 
-_current: Grid | None = None
-
-
 def default_grid() -> Grid:
     """The grid of TrainingConfig's defaults (every registered model), for pipelines built
     without a Kedro session."""
@@ -57,14 +56,74 @@ def grid_from_params(training: TrainingConfig | Mapping[str, Any] | None) -> Gri
     return Grid(models=config.models, n_folds=config.n_folds)
 
 
-def set_grid(grid: Grid | None) -> bool:
-    """Make ``grid`` the one pipelines are built with; returns whether it changed."""
-    global _current
-    changed = grid != current_grid()
-    _current = grid
-    return changed
+@dataclass(frozen=True)
+class ConfigSource:
+    """Where a run's parameters come from: small, hashable and picklable, so a Dask worker (or
+    any process) can rebuild the run's grid with :meth:`grid` instead of being sent it."""
+
+    conf_source: str
+    env: str | None = None
+    runtime_params: tuple[tuple[str, Any], ...] = field(default=())
+
+    @classmethod
+    def of(
+        cls, conf_source: str | Path, env: str | None = None, runtime_params: Mapping | None = None
+    ) -> ConfigSource:
+        return cls(str(conf_source), env, _frozen(runtime_params or {}))
+
+    @classmethod
+    def from_context(cls, context: Any) -> ConfigSource:
+        """The source of a :class:`~kedro.framework.context.KedroContext` (its config loader)."""
+        loader = context.config_loader
+        return cls.of(loader.conf_source, loader.env, loader.runtime_params)
+
+    def params(self) -> dict[str, Any]:
+        """The merged ``parameters`` (base + env + runtime), as Kedro's session loads them."""
+        return dict(_loader(self)["parameters"])
+
+    def grid(self) -> Grid:
+        return _load_grid(self)
 
 
-def current_grid() -> Grid:
-    """The grid set by the project hook, else :func:`default_grid`."""
-    return _current or default_grid()
+def load_grid(
+    conf_source: str | Path, env: str | None = None, runtime_params: Mapping | None = None
+) -> Grid:
+    """The grid of the resolved ``training`` parameters of ``conf_source`` + ``env`` +
+    ``runtime_params``; the same in every process."""
+    return _load_grid(ConfigSource.of(conf_source, env, runtime_params))
+
+
+@lru_cache(maxsize=8)
+def _load_grid(source: ConfigSource) -> Grid:
+    return grid_from_params(source.params().get("training"))
+
+
+def _loader(source: ConfigSource) -> Any:
+    from kedro.framework.project import settings
+
+    args = dict(settings.CONFIG_LOADER_ARGS)
+    return settings.CONFIG_LOADER_CLASS(
+        conf_source=source.conf_source,
+        env=source.env,
+        runtime_params=_thawed(source.runtime_params),
+        **args,
+    )
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(k), _frozen(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return ("__list__", *(_frozen(v) for v in value))
+    return value
+
+
+def _thawed(items: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    def thaw(v: Any) -> Any:
+        if isinstance(v, tuple) and v[:1] == ("__list__",):
+            return [thaw(x) for x in v[1:]]
+        if isinstance(v, tuple) and all(isinstance(x, tuple) and len(x) == 2 for x in v):
+            return _thawed(v)
+        return v
+
+    return {k: thaw(v) for k, v in items}

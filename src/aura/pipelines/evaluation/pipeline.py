@@ -17,12 +17,12 @@ from aura.pipelines.evaluation.nodes import (
     run_facts,
     tracked_metrics,
 )
-from aura.training.grid import Grid, current_grid
+from aura.training.grid import Grid, default_grid
 
 
 def create_pipeline(grid: Grid | None = None, **kwargs: object) -> Pipeline:
     """Reads ``<model>.fold_<k>.predictions`` / ``.metrics`` for every cell of ``grid``."""
-    grid = grid or current_grid()
+    grid = grid or default_grid()
     spaces = grid.namespaces()
     gathered = [
         fan_in_node(

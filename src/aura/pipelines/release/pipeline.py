@@ -13,12 +13,12 @@ from aura.pipelines.release.nodes import (
     model_card,
     release_members,
 )
-from aura.training.grid import Grid, current_grid, namespace
+from aura.training.grid import Grid, default_grid, namespace
 
 
 def create_pipeline(grid: Grid | None = None, **kwargs: object) -> Pipeline:
-    """Reads ``<model>.fold_<k>.model`` for every cell of ``grid`` (default: the current one)."""
-    grid = grid or current_grid()
+    """Reads ``<model>.fold_<k>.model`` for every cell of ``grid`` (default: ``default_grid()``)."""
+    grid = grid or default_grid()
     cells = grid.cells()
     members = fan_in_node(
         bind(release_members, cells=cells),

@@ -11,12 +11,12 @@ from aura.pipelines.robustness.nodes import (
     perturbed_predictions,
     plot_robustness,
 )
-from aura.training.grid import Grid, current_grid, namespace
+from aura.training.grid import Grid, default_grid, namespace
 
 
 def create_pipeline(grid: Grid | None = None, **kwargs: object) -> Pipeline:
-    """Reads ``<model>.fold_<k>.model`` for every cell of ``grid`` (default: the current one)."""
-    grid = grid or current_grid()
+    """Reads ``<model>.fold_<k>.model`` for every cell of ``grid`` (default: ``default_grid()``)."""
+    grid = grid or default_grid()
     cells = grid.cells()
     scoring = fan_in_node(
         bind(perturbed_predictions, cells=cells),

@@ -24,7 +24,7 @@ from aura.pipelines.training.nodes import (
     score_fold,
     train_model,
 )
-from aura.training.grid import Grid, current_grid, namespace
+from aura.training.grid import Grid, default_grid, namespace
 
 
 def _features_nodes(model: str, fold: int) -> list[Node]:
@@ -106,8 +106,8 @@ def create_cell(model: str, fold: int) -> Pipeline:
 
 def create_pipeline(grid: Grid | None = None, **kwargs: object) -> Pipeline:
     """``cv_folds``, ``video_metadata`` and ``model_input_table`` (features + ``meta_*``), then
-    every cell of ``grid`` (default: the current one)."""
-    grid = grid or current_grid()
+    every cell of ``grid`` (default: ``default_grid()``)."""
+    grid = grid or default_grid()
     shared = pipeline(
         [
             node(
