@@ -8,9 +8,9 @@ displacements in pixels, clipped to +-``FLOW_CLIP`` and divided by ``FLOW_SCALE`
 not differentiable (it is an input, like the frames) and runs on the CPU: on CUDA every batch
 makes a device -> host -> device round trip.
 
-Cost: Farneback is about 0.1 ms per 48 x 48 frame pair and about 1 ms at 112 x 112 on one
-core of this CPU, i.e. N x (T-1) pairs per batch (56 for batch 8, T=8), serial in the loop's
-process; the two streams together cost about as much as one ``naive_cnn`` of twice the width.
+Cost: Farneback took 0.28 ms per 48 x 48 frame pair and 2.0 ms at 112 x 112 on one core of
+the 2-core dev CPU (measured), i.e. N x (T-1) pairs per batch (56 for batch 8, T=8), serial in
+the loop's process. A demo cell (4 epochs, 48-px crops) took 2-3 s with its clips cached.
 
 With ``input_filter: srm`` the RGB stream reads the noise residual and the flow is still
 computed from the clip itself (the stem passes it as ``raw``: see :mod:`aura.models.stem`).
