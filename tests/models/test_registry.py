@@ -204,3 +204,21 @@ def test_naive_cnn_has_no_pretrained_weights() -> None:
         create_model("naive_cnn", pretrained=True)
     assert describe_pretrained(create_model("naive_cnn", pretrained="auto")).startswith("scratch")
     assert describe_pretrained(create_model("naive_cnn", pretrained="false")) == "off"
+
+
+def test_default_order_does_not_depend_on_import_order() -> None:
+    """A process that imports a late family module first (as a test module or a notebook may)
+    still gets training.models' default in FAMILY_MODULES order."""
+    import subprocess
+    import sys
+
+    script = (
+        "import aura.models.two_stream, aura.models.mvit\n"
+        "from aura.models import list_models\n"
+        "print(','.join(list_models(sort=False)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1].split(",") == list_models(sort=False)
+    assert list_models(sort=False)[:4] == ["logistic_regression", "svm", "metadata", "naive_cnn"]

@@ -390,7 +390,7 @@ def test_deep_cell_trains_predicts_and_resumes(tmp_path: Path) -> None:
     assert trained.fit.best_epoch in (0, 1)
     # the saved config is explicit: every architecture setting, defaults included
     assert (trained.config.model, trained.config.fold) == ("naive_cnn", 0)
-    assert trained.config.net == {**model_defaults("naive_cnn"), "width": 8}
+    assert trained.config.net == {"input_filter": "rgb", **model_defaults("naive_cnn"), "width": 8}
     assert (trained.config.num_frames, trained.config.clip_size) == (4, None)
     val = folds.filter((pl.col("fold") == 0) & (pl.col("role") == "val"))
     assert sorted(pred["video_id"]) == sorted(val["video_id"])

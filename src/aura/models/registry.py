@@ -189,15 +189,19 @@ def _load_families() -> None:
 
 
 def list_models(kind: ModelKind | str | None = None, *, sort: bool = True) -> list[str]:
-    """Names of the registered models (of ``kind`` only, if given), sorted; ``sort=False``:
-    in registration order (the default ``training.models``)."""
+    """Names of the registered models (of ``kind`` only, if given), sorted; ``sort=False``: in
+    :data:`FAMILY_MODULES` order, then registration order (the default ``training.models``), so
+    the order does not depend on which family module a process happened to import first."""
     _load_families()
     if isinstance(kind, str):
         if kind not in KINDS:
             raise ValueError(f"unknown model kind {kind!r}; known kinds: {', '.join(KINDS)}")
         kind = KINDS[kind]
     names = [n for n, e in _REGISTRY.items() if kind is None or e.kind == kind]
-    return sorted(names) if sort else names
+    if sort:
+        return sorted(names)
+    rank = {module: i for i, module in enumerate(FAMILY_MODULES)}
+    return sorted(names, key=lambda n: rank.get(_REGISTRY[n].builder.__module__, len(rank)))
 
 
 def model_entry(name: str) -> ModelEntry:
