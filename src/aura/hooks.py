@@ -86,4 +86,6 @@ class TrackingHooks:
         for value in outputs.values():
             if isinstance(value, TrainedClipModel) and value.fit is not None:
                 params = value.fit.as_params()
+                for k, v in (value.config.calibration or {}).items():
+                    params[f"calibration_{k}"] = v  # the fold's Platt map
                 mlflow.log_params({f"{node.namespace}.{k}": v for k, v in params.items()})

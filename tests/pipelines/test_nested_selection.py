@@ -20,7 +20,8 @@ from kedro.runner import SequentialRunner
 
 from aura.models import TrainedClipModel
 from aura.pipelines.training.pipeline import create_cell
-from aura.training import make_folds
+from aura.release.calibration import fit_calibration
+from aura.training import ClipItem, make_folds, predict_clips
 from tests.pipelines.conftest import KeptDataset
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*LeafSpec.*:FutureWarning")
@@ -82,7 +83,10 @@ def _corpus(root: Path, n: int = 12) -> tuple[pl.DataFrame, pl.DataFrame, pl.Dat
 
 
 def _run_cell(
-    corpus: tuple[pl.DataFrame, ...], folds: pl.DataFrame, checkpoints: Path
+    corpus: tuple[pl.DataFrame, ...],
+    folds: pl.DataFrame,
+    checkpoints: Path,
+    **trainer: Any,
 ) -> tuple[TrainedClipModel, pl.DataFrame]:
     index, augmented, scaled = corpus
     params = {
@@ -94,6 +98,7 @@ def _run_cell(
             "precision": "32-true",
             "accelerator": "cpu",
             "lr": 1e-2,
+            **trainer,
         },
         "training.seed": 0,
         "training.checkpoint_dir": str(checkpoints),
@@ -180,3 +185,36 @@ def test_zero_fraction_trains_max_epochs_and_keeps_the_last_weights(
     for key, tensor in trained.state_dict.items():
         assert torch.equal(saved["state_dict"][f"model.{key}"], tensor), key
     assert pred["score"].is_between(0, 1).all() and pred.height == 6
+
+
+def test_platt_calibration_is_fitted_on_the_selection_videos_only(
+    corpus: Any, tmp_path: Path
+) -> None:
+    index, augmented, scaled = corpus
+    folds = make_folds(index, augmented, n_folds=2, seed=0, inner_val_fraction=0.3)
+    raw, raw_pred = _run_cell(corpus, folds, tmp_path)
+    assert raw.config.calibration is None
+    cal, pred = _run_cell(corpus, folds, tmp_path, calibration="platt")
+    flipped, _ = _run_cell(corpus, _flip_validation_labels(folds), tmp_path, calibration="platt")
+
+    # calibration comes after the fit: the same checkpoint, the same weights
+    assert cal.fit.resumed_from and cal.fit.best_epoch == raw.fit.best_epoch
+    for key, tensor in raw.state_dict.items():
+        assert torch.equal(tensor, cal.state_dict[key]), key
+    # the map is the Platt fit of the raw model's logits on the select originals
+    select = folds.filter(
+        (pl.col("fold") == 0) & (pl.col("inner_role") == "select") & (pl.col("variant") == 0)
+    ).join(scaled, on="video_id")
+    items = [
+        ClipItem(r["video_id"], r["path"], r["target"], 10) for r in select.iter_rows(named=True)
+    ]
+    z = predict_clips(raw.network(), items, 4, logits=True)
+    expected = fit_calibration(z, [it.target for it in items], "platt", platt_c=1.0).params
+    assert cal.config.calibration == pytest.approx(expected, rel=1e-9)
+    assert flipped.config.calibration == cal.config.calibration  # validation labels unused
+    # scored videos get sigmoid(a * z + b) of the raw logit
+    a, b = cal.config.calibration["a"], cal.config.calibration["b"]
+    joined = raw_pred.join(pred, on="video_id", suffix="_cal")
+    logit = np.log(joined["score"]) - np.log1p(-joined["score"])
+    np.testing.assert_allclose(joined["score_cal"], 1 / (1 + np.exp(-(a * logit + b))), rtol=1e-5)
+    assert not np.allclose(joined["score_cal"], joined["score"])

@@ -19,6 +19,8 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from aura.models.calibrated import apply_calibration
+
 #: File suffix of each artifact format.
 SUFFIXES = {"skops": ".skops", "safetensors": ".safetensors"}
 ArtifactFormat = Literal["skops", "safetensors"]
@@ -102,6 +104,9 @@ class ClipModelConfig:
     trainer: dict[str, Any]  # resolved TrainConfig (per-model overrides applied)
     pretrained: str
     weights_path: str | None = None
+    # Platt map {"a", "b"} of the logit, fitted on the fold's selection videos
+    # (aura.models.calibrated); None: the raw logit
+    calibration: dict[str, float] | None = None
 
     @property
     def num_frames(self) -> int:
@@ -145,12 +150,13 @@ class TrainedClipModel:
         return self._net
 
     def build(self) -> nn.Module:
-        """The network in eval mode with the trained weights (no pretrained download)."""
+        """The network in eval mode with the trained weights (no pretrained download), behind
+        its calibration map when it has one."""
         from aura.models.registry import create_model
 
         net = create_model(self.config.model, pretrained=False, **self.config.net)
         net.load_state_dict(self.state_dict)
-        return net.eval()
+        return apply_calibration(net, self.config.calibration).eval()
 
 
 def _skops_payload(obj: Any) -> dict[str, Any]:

@@ -66,8 +66,12 @@ class Calibration:
         return cls(data["method"], dict(data.get("params") or {}))
 
 
-def fit_calibration(logits: Any, y: Any, method: CalibrationMethod | str) -> Calibration:
-    """Fit ``method`` mapping ``logits`` to the 0/1 labels ``y``."""
+def fit_calibration(
+    logits: Any, y: Any, method: CalibrationMethod | str, *, platt_c: float = 1e6
+) -> Calibration:
+    """Fit ``method`` mapping ``logits`` to the 0/1 labels ``y``. ``platt_c`` is the inverse
+    L2 penalty of the Platt fit: the default is the unregularised fit; a few dozen videos that
+    one model separates need a real penalty (e.g. 1.0), or ``a`` grows without bound."""
     if method not in METHODS:
         raise ValueError(
             f"release.calibration: unknown method {method!r}; expected one of {METHODS}"
@@ -85,8 +89,7 @@ def fit_calibration(logits: Any, y: Any, method: CalibrationMethod | str) -> Cal
     if method == "platt":
         from sklearn.linear_model import LogisticRegression
 
-        # a very weak penalty: Platt scaling is the unregularised two-parameter fit
-        lr = LogisticRegression(C=1e6, max_iter=10_000).fit(z[:, None], t)
+        lr = LogisticRegression(C=platt_c, max_iter=10_000).fit(z[:, None], t)
         return Calibration("platt", {"a": float(lr.coef_[0, 0]), "b": float(lr.intercept_[0])})
     from sklearn.isotonic import IsotonicRegression
 

@@ -89,6 +89,11 @@ class TrainConfig(Section):
     focal_gamma: float = Field(2.0, ge=0)
     focal_alpha: float | None = Field(None, ge=0, le=1)  # None: no class weight in the focal loss
     cb_beta: float = Field(0.999, ge=0, lt=1)
+    # platt: after the fit, the model's logit is mapped by a * z + b fitted on the selection
+    # videos (aura.models.calibrated; L2 penalty 1 / calibration_c), so the K fold models share
+    # one scale in pooled out-of-fold metrics and in the fold ensemble; none: the raw logit
+    calibration: Literal["none", "platt"] = "none"
+    calibration_c: float = Field(1.0, gt=0)
     seed: int = Field(0, ge=0)
     num_workers: int = Field(0, ge=0)
     accelerator: str = "auto"
@@ -428,9 +433,10 @@ def predict_clips(
     *,
     size: int | None = None,
     crop: int | None = None,
+    logits: bool = False,
 ) -> np.ndarray:
-    """Sigmoid probabilities for ``items`` (in order) from fixed uniform clips (centred crops
-    with ``crop``), in eval mode."""
+    """Sigmoid probabilities (``logits``: the logits) for ``items`` (in order) from fixed
+    uniform clips (centred crops with ``crop``), in eval mode."""
     if not items:
         return np.zeros(0, dtype=np.float32)
     device = next(iter(model.parameters()), torch.empty(0)).device
@@ -439,7 +445,8 @@ def predict_clips(
     modes = _train_modes(model)
     model.eval()
     try:
-        out = [torch.sigmoid(model(x.to(device)).reshape(len(x)).float()).cpu() for x, _ in loader]
+        out = [model(x.to(device)).reshape(len(x)).float().cpu() for x, _ in loader]
     finally:
         _set_train_modes(model, modes)
-    return torch.cat(out).numpy()
+    z = torch.cat(out)
+    return (z if logits else torch.sigmoid(z)).numpy()

@@ -35,6 +35,7 @@ from aura.pipelines.training.nodes import (
 )
 from aura.tracking import config_hash
 from aura.training import ClipItem, TrainConfig, fit_clip_model, predict_clips
+from aura.training.calibration import selection_calibration
 from aura.training.config import merge_trainer
 from aura.training.sources import clip_files
 
@@ -77,7 +78,8 @@ def train_clip_cell(
 ) -> TrainedClipModel | SkippedCell:
     """Train ``model`` on fold ``fold``'s ``inner_role`` ``fit`` clips (originals + variants),
     early-stop and pick the epoch on its ``select`` originals (none: ``max_epochs``, last
-    weights); returns the weights, the resolved config and what the fit did.
+    weights), and fit its calibration map there (``trainer.calibration``); returns the
+    weights, the resolved config and what the fit did.
 
     The fold's validation videos never reach the fit: :func:`predict_clip_cell` only scores them.
     Clips come from the files the resolved trainer's ``clip_source`` names.
@@ -114,7 +116,8 @@ def train_clip_cell(
             "model": model,
             "net": net_cfg,
             "loop": loop,
-            "trainer": cfg.model_dump(),
+            # calibration comes after the fit: changing it reuses the checkpoint
+            "trainer": cfg.model_dump(exclude={"calibration", "calibration_c"}),
             "clips": [_identity(i) for i in train],
             "select": [_identity(i) for i in select],
         }
@@ -147,6 +150,7 @@ def train_clip_cell(
         trainer=cfg.model_dump(mode="json"),  # the resolved loop, per-model overrides applied
         pretrained=str(settings.pretrained),
         weights_path=settings.weights_path,
+        calibration=selection_calibration(net, select, cfg, where=f"{model}.fold_{fold}"),
     )
     return TrainedClipModel(config, result.state_dict, fit)
 
