@@ -11,7 +11,7 @@ import pytest
 from aura.executor import Task
 from aura.features import FEATURES, compute_features, extract_features
 from aura.pipelines.features.nodes import extract_stage2, features_one
-from aura.video import VideoDecodeError, probe, sample_frames
+from aura.video import VideoDecodeError, probe, run_indices, sample_frames
 
 from ..conftest import Quirky
 
@@ -25,12 +25,14 @@ def test_features_of_the_frames_really_there(name: str, quirky: dict[str, Quirky
     assert list(out) == list(FEATURES)
     assert out["codec_width"] == 160.0 and out["codec_duration_s"] < 10
     assert all(v is not None for k, v in out.items() if k.startswith(("noise_", "blur_", "temp_")))
-    # The same as features of the 16 frames sampled from the real count.
-    clip = sample_frames(q.path, 16)
+    # The same as features of the 16 frames (runs of neighbours) placed by the real count.
+    clip = sample_frames(q.path, 16, indices=run_indices(q.n, 16))
     assert clip.n_frames == q.n
     direct = extract_features(q.path, num_frames=16)
     info = probe(q.path, verify=False)
-    again = compute_features(clip.frames, pts_s=clip.pts_s, info=info, index=None)
+    again = compute_features(
+        clip.frames, pts_s=clip.pts_s, info=info, index=None, indices=clip.indices
+    )
     pixel = [k for k in FEATURES if not k.startswith("codec_")]
     assert [direct[k] for k in pixel] == pytest.approx([again[k] for k in pixel], nan_ok=True)
 

@@ -12,7 +12,12 @@ from aura.features.registry import run_groups
 from aura.video.frame_index import FrameIndex, build_index
 from aura.video.limits import MAX_PIXELS
 from aura.video.probe import VideoInfo, open_video, probe
-from aura.video.sampler import sample_frames
+from aura.video.sampler import run_indices, sample_frames
+
+#: Bumped whenever what the feature code computes changes: it is part of the stages' cache key
+#: (aura.executor caches results by parameters and input content, not by code).
+#: 2: runs of neighbouring frames (run_indices); temporal features compare neighbours only.
+FEATURES_VERSION = 2
 
 
 def packet_index(path: str | Path, *, max_pixels: int | None = MAX_PIXELS) -> FrameIndex | None:
@@ -31,14 +36,24 @@ def compute_features(
     info: VideoInfo | None = None,
     index: FrameIndex | None = None,
     max_pixels: int | None = SPATIAL_PIXELS,
+    indices: np.ndarray | None = None,
 ) -> dict[str, float]:
     """All features of (T, H, W, 3) uint8 RGB frames in coded orientation; NaN where undefined.
 
     Without ``info``/``index`` (frames held in memory) the codec features are NaN.
+    ``indices`` are the frames' numbers in the video (None: consecutive frames); the
+    temporal group compares only neighbouring frames.
     Spatial groups use an evenly spaced subset of frames holding at most ``max_pixels``
     pixels (8 of 16 frames at 1080p; all up to 720p); ``None`` uses every frame.
     """
-    fs = FrameSet(np.asarray(frames), pts_s=pts_s, info=info, index=index, max_pixels=max_pixels)
+    fs = FrameSet(
+        np.asarray(frames),
+        pts_s=pts_s,
+        info=info,
+        index=index,
+        max_pixels=max_pixels,
+        indices=None if indices is None else np.asarray(indices, dtype=np.int64),
+    )
     return run_groups(fs)
 
 
@@ -53,7 +68,7 @@ def extract_features(
     max_frame_pixels: int | None = MAX_PIXELS,
     indices: Sequence[int] | None = None,
 ) -> dict[str, float]:
-    """Features of one video file: ``num_frames`` uniformly sampled frames plus codec cues.
+    """Features of one video file: ``num_frames`` sampled frames plus codec cues.
 
     ``size`` letterboxes frames to ``size`` px (the padding is cropped off again, so
     features see only the picture). Repeated samples of a short video are dropped, and
@@ -64,8 +79,9 @@ def extract_features(
     features, so bars never count as picture. Raises
     :class:`aura.video.VideoDecodeError` for an unusable file, ``too_large`` when a frame
     has more than ``max_frame_pixels`` pixels (checked before anything is decoded).
-    ``indices`` (frame numbers, e.g. uniform ones inside a time window) replaces the
-    ``num_frames`` uniform samples of the whole video.
+    The frames are runs of 4 consecutive frames spread uniformly over the video
+    (:func:`aura.video.run_indices`), so temporal traces between neighbouring frames are
+    seen; ``indices`` (frame numbers, e.g. such runs inside a time window) replaces them.
 
     Memory: the sampled frames (T x H x W x 3 bytes) are the only full-size copy held;
     crops and rotation are views (see :class:`aura.features.frameset.FrameSet` for the rest).
@@ -74,6 +90,8 @@ def extract_features(
     if info is None:
         info = probe(p, verify=False, max_pixels=max_frame_pixels)
     index = packet_index(p, max_pixels=max_frame_pixels)
+    if indices is None and index is not None and index.n_frames:
+        indices = run_indices(index.n_frames, num_frames)
     clip = sample_frames(p, num_frames, size=size, indices=indices, max_pixels=max_frame_pixels)
     frames = clip.frames
     if clip.padding is not None:
@@ -94,6 +112,7 @@ def extract_features(
     return compute_features(
         frames,  # views are fine: FrameSet makes each frame contiguous as it reads it
         pts_s=clip.pts_s[keep],
+        indices=clip.indices[keep],
         info=info,
         index=index,
         max_pixels=max_pixels,

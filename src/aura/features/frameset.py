@@ -89,6 +89,7 @@ class FrameSet:
     info: VideoInfo | None = None
     index: FrameIndex | None = None
     max_pixels: int | None = SPATIAL_PIXELS
+    indices: np.ndarray | None = None  # each frame's number in the video; None: consecutive
     _lumas: dict[int, np.ndarray] = field(default_factory=dict, init=False, repr=False)
     _residuals: dict[int, np.ndarray] = field(default_factory=dict, init=False, repr=False)
 
@@ -99,10 +100,17 @@ class FrameSet:
             )
         if self.rgb.shape[0] < 1:
             raise ValueError("need at least one frame")
+        if self.indices is not None and self.indices.shape != (self.rgb.shape[0],):
+            raise ValueError(f"{self.rgb.shape[0]} frames but {self.indices.size} frame numbers")
 
     @property
     def n(self) -> int:
         return int(self.rgb.shape[0])
+
+    @cached_property
+    def frame_numbers(self) -> np.ndarray:
+        """Each frame's number in the video (0, 1, ... for frames held in memory)."""
+        return np.arange(self.n, dtype=np.int64) if self.indices is None else self.indices
 
     @cached_property
     def spatial(self) -> np.ndarray:

@@ -12,16 +12,16 @@ import numpy as np
 from aura.features.frameset import NAN, FrameSet, cv_over, ratio, sumsq, total
 from aura.features.registry import feature_group
 
-#: RMS difference (luma levels) below which two consecutive samples count as the same frame.
+#: RMS difference (luma levels) below which two neighbouring frames count as the same frame.
 _STATIC = 0.5
 
 FEATURES = {
-    "temp_diff_energy": "mean squared luma difference between consecutive sampled frames",
+    "temp_diff_energy": "mean squared luma difference between neighbouring frames",
     "temp_diff_cv": "coefficient of variation of that difference energy over the frame pairs",
     "temp_flicker": "std of the linearly detrended per-frame mean luma (global brightness flicker)",
-    "temp_res_corr": "mean correlation of consecutive frames' noise residuals (fixed pattern / frozen texture)",
-    "temp_oddeven_ratio": "min/max of odd vs even frames' energy of (frame - mean of its neighbours); low = blended frames",
-    "temp_static_share": "share of consecutive sample pairs that are (near) identical: frozen or duplicated frames",
+    "temp_res_corr": "mean correlation of neighbouring frames' noise residuals (fixed pattern / frozen texture)",
+    "temp_oddeven_ratio": "min/max of odd- vs even-numbered frames' energy of (frame - mean of its neighbours); low = blended frames",
+    "temp_static_share": "share of neighbouring frame pairs that are (near) identical: frozen or duplicated frames",
 }
 
 
@@ -45,29 +45,37 @@ def _blend_error(before: np.ndarray, y: np.ndarray, after: np.ndarray) -> float:
 def temporal_features(fs: FrameSet) -> dict[str, float]:
     """Frame-difference energy, flicker, residual correlation, blending and frozen frames.
 
+    Differences, residual correlations and blend errors compare neighbouring frames of the
+    video (:attr:`FrameSet.frame_numbers` one apart; when no sampled frames are neighbours,
+    differences fall back to consecutive samples and the blend ratio is NaN). The blend error
+    of frame ``k`` (between ``k - 1`` and ``k + 1``) is pooled by the parity of ``k``.
     One pass over the frames holding three luma and two residual planes at a time.
     """
     if fs.n < 2:
         return dict.fromkeys(FEATURES, NAN)
     _, h, w = fs.shape
     n_px = h * w
+    num = fs.frame_numbers
+    step = np.diff(num)
+    adjacent = step == 1 if (step == 1).any() else np.ones_like(step, dtype=bool)
     sums, diff, corr = [], [], []
-    err, cnt = np.zeros(2), np.zeros(2)  # odd / even frames' blend error
+    err, cnt = np.zeros(2), np.zeros(2)  # blend error of even / odd frame numbers
     y_2 = y_1 = r_1 = None  # luma of frames t-2, t-1; residual of t-1
     for t in range(fs.n):
         y, r = fs.luma_of(t), fs.residual_of(t)
         sums.append(total(y))
-        if y_1 is not None and r_1 is not None:
+        if y_1 is not None and r_1 is not None and adjacent[t - 1]:
             diff.append(sumsq(cv2.subtract(y, y_1)) / n_px)
             a, b = r_1.reshape(-1), r.reshape(-1)
             corr.append(ratio(float(np.dot(a, b)), float(np.sqrt(np.dot(a, a) * np.dot(b, b)))))
-        if y_2 is not None and y_1 is not None:
-            err[(t - 1) % 2] += _blend_error(y_2, y_1, y)
-            cnt[(t - 1) % 2] += 1
+        if y_2 is not None and y_1 is not None and step[t - 2] == 1 and step[t - 1] == 1:
+            parity = int(num[t - 1] % 2)
+            err[parity] += _blend_error(y_2, y_1, y)
+            cnt[parity] += 1
         y_2, y_1, r_1 = y_1, y, r
     means = np.array(sums) / n_px
     e_par = err / np.maximum(cnt, 1)
-    odd_even = ratio(float(e_par.min()), float(e_par.max())) if fs.n >= 4 else NAN
+    odd_even = ratio(float(e_par.min()), float(e_par.max())) if cnt.min() > 0 else NAN
     c = np.asarray(corr)
     c = c[np.isfinite(c)]
     return {

@@ -46,7 +46,7 @@ from aura.models.baselines import join_features
 from aura.parameters import AuraConfig
 from aura.pipelines.config import FeaturesConfig, ScaledFeaturesConfig, ScalingConfig
 from aura.training.clips import ClipDataset, ClipItem, to_tensor
-from aura.video import Crop, VideoInfo, probe, sample_frames, sample_indices
+from aura.video import Crop, VideoInfo, probe, run_indices, sample_frames, sample_indices
 from aura.video.scale import letterbox_crop, rescale_video
 
 #: dtypes of the id columns of ``model_input_table`` (``to_table`` rebuilds them from values).
@@ -112,6 +112,12 @@ def frame_windows(n_frames: int, count: int) -> list[tuple[int, int]]:
 def window_indices(lo: int, hi: int, num_frames: int) -> np.ndarray:
     """``num_frames`` uniform frame indices inside ``[lo, hi)`` (the validation-clip rule)."""
     return lo + sample_indices(hi - lo, num_frames)
+
+
+def feature_window_indices(lo: int, hi: int, num_frames: int) -> np.ndarray:
+    """The feature stages' frames inside ``[lo, hi)``: runs of neighbouring frames, as
+    :func:`aura.features.extract.extract_features` samples a whole video."""
+    return lo + run_indices(hi - lo, num_frames)
 
 
 def prepare_video(path: str | Path, spec: InputSpec, workdir: Path) -> VideoInputs:
@@ -207,7 +213,7 @@ def _prepare(p: Path, spec: InputSpec, workdir: Path) -> VideoInputs:
                     num_frames=stage2.num_frames,
                     max_pixels=cap,
                     info=fast,
-                    indices=window_indices(lo, hi, stage2.num_frames),
+                    indices=feature_window_indices(lo, hi, stage2.num_frames),
                 )
                 for lo, hi in orig_windows
             ]
@@ -220,7 +226,7 @@ def _prepare(p: Path, spec: InputSpec, workdir: Path) -> VideoInputs:
                     max_pixels=cap,
                     crop=crop,
                     info=fast4,
-                    indices=window_indices(lo, hi, stage4.num_frames),
+                    indices=feature_window_indices(lo, hi, stage4.num_frames),
                 )
                 for lo, hi in scaled_windows
             ]

@@ -52,6 +52,27 @@ def sample_indices(n_frames: int, num_frames: int) -> np.ndarray:
     return (2 * i + 1) * n_frames // (2 * num_frames)
 
 
+def run_indices(n_frames: int, num_frames: int, run: int = 4) -> np.ndarray:
+    """``num_frames`` frame indices as ``ceil(num_frames / run)`` runs of ``run`` consecutive
+    frames, the runs spread uniformly over ``n_frames`` (sorted, distinct; all frames when
+    ``n_frames <= num_frames``).
+
+    The feature stages sample this way: temporal traces that live between neighbouring frames
+    (an interpolated frame is the mean of its neighbours; fresh sensor noise per frame) are
+    invisible in uniformly spaced samples several frames apart.
+    """
+    if n_frames < 1:
+        raise ValueError(f"n_frames must be >= 1, got {n_frames}")
+    if num_frames < 1 or run < 1:
+        raise ValueError(f"num_frames and run must be >= 1, got {num_frames} and {run}")
+    if n_frames <= num_frames:
+        return np.arange(n_frames, dtype=np.int64)
+    run = min(run, num_frames)
+    starts = np.linspace(0, n_frames - run, -(-num_frames // run)).round().astype(np.int64)
+    runs = (starts[:, None] + np.arange(run, dtype=np.int64)).reshape(-1)
+    return np.unique(runs)[:num_frames]
+
+
 @dataclass
 class Clip:
     """Sampled frames of one video."""

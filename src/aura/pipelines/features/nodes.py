@@ -12,6 +12,7 @@ import polars as pl
 from aura.corpus.videos import ID_COLUMNS, stage_inputs
 from aura.executor import Task
 from aura.features import FEATURES, to_matrix, to_table, video_features
+from aura.features.extract import FEATURES_VERSION
 from aura.pipelines.config import FeaturesConfig, IngestConfig, ScaledFeaturesConfig
 from aura.pipelines.stage import failures, run_video_stage
 from aura.video.limits import MAX_PIXELS
@@ -49,7 +50,11 @@ def _feature_table(
         features_one,
         work,
         stage=stage,
-        params={"num_frames": config.num_frames, "max_pixels": max_pixels},
+        params={
+            "num_frames": config.num_frames,
+            "max_pixels": max_pixels,
+            "version": FEATURES_VERSION,
+        },
         executor=executor,
         cache_dir=cache_dir,
         arg_columns=("crop",) if "crop" in work.columns else (),
