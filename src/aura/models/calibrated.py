@@ -17,6 +17,8 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
+from aura.models.stem import keep_traits
+
 
 class CalibratedClassifier(nn.Module):
     """``a * net(x) + b``; keeps ``net``'s registry name, settings, frame minimum and Grad-CAM
@@ -28,12 +30,10 @@ class CalibratedClassifier(nn.Module):
         self.net = net
         self.register_buffer("a", torch.tensor(float(a)), persistent=False)
         self.register_buffer("b", torch.tensor(float(b)), persistent=False)
-        self.min_frames: int = getattr(net, "min_frames", 1)
+        keep_traits(self, net)
         for name in ("model_name", "model_cfg"):
             if hasattr(net, name):
                 object.__setattr__(self, name, getattr(net, name))
-        if layer := getattr(net, "cam_layer", None):
-            self.cam_layer = f"net.{layer}"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = self.net(x)

@@ -50,6 +50,14 @@ class SRMResidual(nn.Module):
         return res * (_GREY_LEVELS / _RESIDUAL_SCALE)
 
 
+def keep_traits(wrapper: nn.Module, net: nn.Module) -> None:
+    """Give ``wrapper`` (holding ``net`` as ``wrapper.net``) the traits callers read off a
+    model: its frame minimum and its Grad-CAM layer, found through the wrapper."""
+    wrapper.min_frames = getattr(net, "min_frames", 1)
+    if layer := getattr(net, "cam_layer", None):
+        wrapper.cam_layer = f"net.{layer}"
+
+
 class FilteredClassifier(nn.Module):
     """``net`` applied to the filtered clip; keeps ``net``'s frame minimum and Grad-CAM layer
     (``net`` checks the clip; a frozen part of it stays frozen, its ``train`` still runs)."""
@@ -58,9 +66,7 @@ class FilteredClassifier(nn.Module):
         super().__init__()
         self.stem = stem
         self.net = net
-        self.min_frames: int = getattr(net, "min_frames", 1)
-        if layer := getattr(net, "cam_layer", None):
-            self.cam_layer = f"net.{layer}"
+        keep_traits(self, net)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if getattr(self.net, "takes_raw_clip", False):  # e.g. two_stream: flow from the clip
