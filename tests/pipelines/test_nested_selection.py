@@ -212,6 +212,11 @@ def test_platt_calibration_is_fitted_on_the_selection_videos_only(
     expected = fit_calibration(z, [it.target for it in items], "platt", platt_c=1.0).params
     assert cal.config.calibration == pytest.approx(expected, rel=1e-9)
     assert flipped.config.calibration == cal.config.calibration  # validation labels unused
+    # with the clip cache the map reads the clips the fit's validation kept: the same map
+    cached, _ = _run_cell(
+        corpus, folds, tmp_path / "c", calibration="platt", clip_cache_dir=str(tmp_path / "clips")
+    )
+    assert cached.config.calibration == pytest.approx(cal.config.calibration, rel=1e-6)
     # scored videos get sigmoid(a * z + b) of the raw logit
     a, b = cal.config.calibration["a"], cal.config.calibration["b"]
     joined = raw_pred.join(pred, on="video_id", suffix="_cal")

@@ -40,6 +40,7 @@ def selection_calibration(
         size=cfg.letterbox_size,
         crop=cfg.native_crop_size,
         logits=True,
+        cache_dir=cfg.clip_cache_dir,  # the fit's validation decoded these clips already
     )
     fitted = fit_calibration(z, [it.target for it in select], "platt", platt_c=cfg.calibration_c)
     a, b = float(fitted.params["a"]), float(fitted.params["b"])

@@ -434,13 +434,15 @@ def predict_clips(
     size: int | None = None,
     crop: int | None = None,
     logits: bool = False,
+    cache_dir: str | None = None,
 ) -> np.ndarray:
     """Sigmoid probabilities (``logits``: the logits) for ``items`` (in order) from fixed
-    uniform clips (centred crops with ``crop``), in eval mode."""
+    uniform clips (centred crops with ``crop``), in eval mode; ``cache_dir`` as in
+    :class:`ClipDataset` (clips a fit validated on are read, not decoded again)."""
     if not items:
         return np.zeros(0, dtype=np.float32)
     device = next(iter(model.parameters()), torch.empty(0)).device
-    dataset = ClipDataset(items, num_frames, train=False, size=size, crop=crop)
+    dataset = ClipDataset(items, num_frames, train=False, size=size, crop=crop, cache_dir=cache_dir)
     loader = DataLoader(dataset, batch_size)
     modes = _train_modes(model)
     model.eval()
